@@ -1,0 +1,1 @@
+"""Delivery: keep every event until Customer.io accepted it (or set it aside with a reason)."""

@@ -1,0 +1,282 @@
+"""Segment event -> Customer.io Track API request(s), exactly as Customer.io (Actions) would send them.
+
+Two entry points:
+
+* :func:`map_event` is what the delivery layer calls for every event. It matches the subscriptions (the presets
+  by default), maps each matched action and returns :class:`MapResult`: addressed-later :class:`Item` s for
+  valid actions and one :class:`InvalidEvent` per invalid action. One bad action never hides another.
+* :func:`requests_for` is the pinned public helper: the same mapping turned into complete :class:`Request` s
+  (URL, method, headers, body). It raises the first :class:`InvalidEvent` when any matched action is invalid,
+  because a caller asking "what would be sent for this event?" should not get a silently partial answer.
+
+Everything below is pure: no I/O and no clock. The current time is read in exactly one place
+(:func:`_now_ms`), and only when an action needs it (reportDeliveryEvent) and the caller did not pass ``now_ms``.
+
+Custom subscriptions (``settings.subscriptions`` or the ``subscriptions`` argument) are
+``{"action", "subscribe", "mapping", "name"?}``. ``subscribe`` is a trigger expression or None (always);
+``mapping`` is None for the action's default mapping, or **a complete mapping** as Segment stores a Customized
+Setup: fields it leaves out are not mapped at all (so omitting ``convert_timestamp`` turns attribute conversion
+off, §3.2). Mapping keys that are not fields of the action are ignored, as the reference ignores them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..constants import BATCH_PATH, ENTITY_PATH
+from ..errors import InvalidEvent
+from ..request import Item, Request
+from ..settings import Settings
+from .actions import ACTIONS, Action, CompiledMapping, compile_action_mapping
+from .directives import MISSING, DirectiveRuntimeError, MappingError
+from .fields import STRING, Problem, check_field, required_message
+
+__all__ = [
+    "MapResult",
+    "MappingError",
+    "Subscription",
+    "compile_subscriptions",
+    "map_event",
+    "requests_for",
+    "to_requests",
+]
+
+
+@dataclass
+class MapResult:
+    """What one event maps to: deliverable items, and one error per action that refused the event."""
+
+    items: list[Item] = field(default_factory=list)
+    errors: list[InvalidEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A compiled subscription: which action, when (``matches``; None = always), with which mapping."""
+
+    name: str
+    action: Action
+    matches: Any
+    mapping: CompiledMapping
+
+
+def _now_ms() -> int:
+    """The only clock read in the mapping (see module doc)."""
+    return int(time.time() * 1000)
+
+
+# ---- subscriptions ----------------------------------------------------------------------------------------
+def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> tuple[Subscription, ...]:
+    """Compile custom subscriptions; raise one :class:`MappingError` listing every problem, by position."""
+    from ..subscriptions import SubscriptionSyntaxError, parse_subscription
+
+    if isinstance(subs, (str, bytes, dict)) or not isinstance(subs, Iterable):
+        raise MappingError([f"{where} must be a list of {{action, subscribe, mapping}} objects"])
+    problems: list[str] = []
+    out: list[Subscription] = []
+    for i, sub in enumerate(subs):
+        at = f"{where}[{i}]"
+        if not isinstance(sub, dict):
+            problems.append(f"{at} must be an object")
+            continue
+        action = ACTIONS.get(sub.get("action"))  # type: ignore[arg-type]
+        if action is None:
+            problems.append(f"{at}.action {sub.get('action')!r} is not one of: {', '.join(sorted(ACTIONS))}")
+            continue
+        expr = sub.get("subscribe")
+        matches = None
+        if expr is not None:
+            if not isinstance(expr, str):
+                problems.append(f"{at}.subscribe must be a string")
+                continue
+            try:
+                matches = parse_subscription(expr)
+            except SubscriptionSyntaxError as exc:
+                problems.append(f"{at}.subscribe: {exc}")
+                continue
+        mapping = sub.get("mapping")
+        try:
+            compiled = (
+                action.compiled_default
+                if mapping is None
+                else compile_action_mapping(action, mapping, f"{at}.mapping")
+            )
+        except MappingError as exc:
+            problems.extend(exc.problems)
+            continue
+        name = sub.get("name")
+        out.append(Subscription(name if isinstance(name, str) else action.name, action, matches, compiled))
+    if problems:
+        raise MappingError(problems)
+    return tuple(out)
+
+
+_SETTINGS_SUBS: dict[int, tuple[Any, tuple[Subscription, ...]]] = {}
+
+
+def _settings_subscriptions(subs: Any) -> tuple[Subscription, ...]:
+    """``settings.subscriptions`` compiled once per (frozen) settings object, not once per event."""
+    hit = _SETTINGS_SUBS.get(id(subs))
+    if hit is not None and hit[0] is subs:
+        return hit[1]
+    compiled = compile_subscriptions(subs)
+    if len(_SETTINGS_SUBS) >= 16:
+        _SETTINGS_SUBS.clear()
+    _SETTINGS_SUBS[id(subs)] = (subs, compiled)  # holding `subs` keeps its id from being reused
+    return compiled
+
+
+def _preset_pairs(event: dict[str, Any]) -> list[tuple[Action, CompiledMapping]]:
+    from ..presets import matching_presets
+
+    pairs = []
+    for preset in matching_presets(event):
+        action = ACTIONS[preset.action]
+        mapping = action.compiled_default if preset.mapping is None else _preset_mapping(action, preset.mapping)
+        pairs.append((action, mapping))
+    return pairs
+
+
+_PRESET_MAPPINGS: dict[int, tuple[Any, CompiledMapping]] = {}
+
+
+def _preset_mapping(action: Action, mapping: dict[str, Any]) -> CompiledMapping:
+    hit = _PRESET_MAPPINGS.get(id(mapping))
+    if hit is None or hit[0] is not mapping:
+        hit = (mapping, compile_action_mapping(action, mapping, f"preset {action.name}.mapping"))
+        _PRESET_MAPPINGS[id(mapping)] = hit
+    return hit[1]
+
+
+# ---- one action -------------------------------------------------------------------------------------------
+def map_action(
+    action: Action, mapping: CompiledMapping, event: dict[str, Any], batch: bool, now_ms: int | None
+) -> Item | InvalidEvent:
+    """Resolve, clean (§3.3), validate (§3.4/§3.5) and build one action for one event."""
+    payload: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for f, resolve in mapping.entries:
+        try:
+            value = resolve(event)
+        except DirectiveRuntimeError as exc:
+            return InvalidEvent(str(exc), action=action.name, field=f.key, rule="input")
+        if value is MISSING or value is None:
+            continue
+        if type(value) is str:
+            if not value and (not batch or not f.keeps_empty_string):
+                continue
+            if f.type == STRING and f.choices is None:  # the common case: nothing to coerce or check
+                payload[f.key] = value
+                continue
+        check_field(f, value, payload, problems)
+    missing = [f for f in action.fields if f.required and f.key not in payload]
+    if problems:
+        failed = {p.field for p in problems}
+        missing = [f for f in missing if f.key not in failed]
+    if missing or problems:
+        all_problems = [Problem(f.key, "required", required_message(f.key)) for f in missing] + problems
+        first = all_problems[0]
+        return InvalidEvent(
+            " ".join(p.message for p in all_problems), action=action.name, field=first.field, rule=first.rule
+        )
+    if action.uses_clock and now_ms is None:
+        now_ms = _now_ms()
+    return Item(action.name, "POST", action.path, action.build(payload, now_ms))
+
+
+# ---- public entry points ----------------------------------------------------------------------------------
+def map_event(
+    event: Any,
+    settings: Settings,
+    *,
+    subscriptions: Sequence[Any] | None = None,
+    batch: bool = False,
+    now_ms: int | None = None,
+) -> MapResult:
+    """Map one Segment event for every subscription it matches (the presets unless subscriptions are set).
+
+    ``batch`` selects the batch-mode cleaning rules (§3.3, §8); the items are the same single entities either
+    way (grouping them into ``/api/v2/batch`` requests is the caller's job, see :func:`to_requests`).
+    Raises :class:`MappingError` only for invalid custom subscriptions (a settings problem, not the event's).
+    """
+    if settings.mode == "classic":
+        from ..classic import classic_items
+
+        return MapResult(items=list(classic_items(event, settings)))
+    if not isinstance(event, dict):
+        kind = "array" if isinstance(event, (list, tuple)) else "null" if event is None else type(event).__name__
+        return MapResult(errors=[InvalidEvent(f"data must be an object, got {kind}", rule="input")])
+
+    if subscriptions is not None:
+        pairs = [(s.action, s.mapping) for s in compile_subscriptions(subscriptions) if _matches(s, event)]
+    elif settings.subscriptions is not None:
+        pairs = [(s.action, s.mapping) for s in _settings_subscriptions(settings.subscriptions)
+                 if _matches(s, event)]
+    else:
+        pairs = _preset_pairs(event)
+
+    result = MapResult()
+    for action, mapping in pairs:
+        outcome = map_action(action, mapping, event, batch, now_ms)
+        if isinstance(outcome, InvalidEvent):
+            result.errors.append(outcome)
+        else:
+            result.items.append(outcome)
+    return result
+
+
+def _matches(sub: Subscription, event: dict[str, Any]) -> bool:
+    return sub.matches is None or bool(sub.matches(event))
+
+
+def to_requests(items: Sequence[Item], settings: Settings, batch: bool = False) -> list[Request]:
+    """Address items to the settings' host.
+
+    Single mode: one request per item (``POST …/api/v2/entity`` for entities). Batch mode: the entity items
+    travel together in one ``POST …/api/v2/batch`` with ``{"batch": [...]}``, except that createUpdateObject
+    items are grouped by the body action they resolved to (``identify`` / ``identify_anonymous``), one batch
+    request each, as the reference does (§7.7). Metrics (and any other non-entity) items are always sent alone.
+    """
+    base = settings.base_url
+    with_body = settings.headers()
+    requests: list[Request] = []
+    if not batch:
+        for item in items:
+            headers = dict(with_body) if item.body is not None else settings.headers(with_body=False)
+            requests.append(Request(item.method, base + item.path, headers, item.body))
+        return requests
+    groups: dict[Any, list[Any]] = {}
+    for item in items:
+        if item.path != ENTITY_PATH:
+            headers = dict(with_body) if item.body is not None else settings.headers(with_body=False)
+            requests.append(Request(item.method, base + item.path, headers, item.body))
+            continue
+        key = ("createUpdateObject", item.body.get("action")) if item.action == "createUpdateObject" else "entities"
+        bodies = groups.get(key)
+        if bodies is None:
+            bodies = groups[key] = []
+            requests.append(Request("POST", base + BATCH_PATH, dict(with_body), {"batch": bodies}))
+        bodies.append(item.body)
+    return requests
+
+
+def requests_for(
+    event: Any,
+    settings: Settings | dict[str, Any],
+    subscriptions: Sequence[Any] | None = None,
+    batch: bool = False,
+    now_ms: int | None = None,
+) -> list[Request]:
+    """The request(s) Customer.io (Actions) would send for ``event``; raises the first :class:`InvalidEvent`.
+
+    ``settings`` may be a :class:`Settings` or the raw settings dict. An event that matches nothing gives ``[]``.
+    """
+    if not isinstance(settings, Settings):
+        settings = Settings.from_dict(settings)
+    result = map_event(event, settings, subscriptions=subscriptions, batch=batch, now_ms=now_ms)
+    if result.errors:
+        raise result.errors[0]
+    return to_requests(result.items, settings, batch)

@@ -1,0 +1,21 @@
+"""suppressPerson (§7.11): ``person``/``suppress`` for the person named by ``person_id`` (v2 entity/batch, no conversion)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import BATCHING, build_entity_body, path
+from .fields import Field
+
+NAME = "suppressPerson"
+TITLE = "Suppress Person"
+
+FIELDS: tuple[Field, ...] = (
+    Field("person_id", "Person ID", required=True, default=path("$.userId")),
+    *BATCHING,
+)
+
+
+def build(payload: dict[str, Any], now_ms: int | None = None) -> dict[str, Any]:
+    """The body is just the action and the person's identifiers."""
+    return build_entity_body("person", "suppress", payload)

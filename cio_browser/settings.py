@@ -1,0 +1,256 @@
+"""One typed, validated settings object for the whole destination.
+
+A site owner writes settings once (in a script tag's JSON, or a dict in PyScript); everything else reads this
+frozen object. Parsing collects *every* problem and raises a single :class:`SettingsError`, so the owner fixes
+their tag in one go instead of one error per reload.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+from .constants import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_FLUSH_INTERVAL_MS,
+    DEFAULT_MAX_AGE_MS,
+    DEFAULT_MAX_ATTEMPTS,
+    MAX_BATCH_SIZE,
+    REGION_HOSTS,
+    REGION_LABELS,
+)
+
+
+class SettingsError(ValueError):
+    """The destination settings cannot be used; the message lists every problem found."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("Customer.io settings: " + "; ".join(self.problems))
+
+
+#: Keys accepted in the raw settings mapping, by canonical name -> accepted spellings.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "site_id": ("siteId", "site_id"),
+    "api_key": ("apiKey", "api_key"),
+    "region": ("accountRegion", "region", "datacenter"),
+    "endpoint": ("endpoint", "proxy", "proxyUrl", "proxy_url"),
+    "mode": ("mode",),
+    "subscriptions": ("subscriptions",),
+    "batching": ("batching", "enableBatching", "enable_batching"),
+    "batch_size": ("batchSize", "batch_size"),
+    "flush_interval_ms": ("flushInterval", "flush_interval_ms", "flushIntervalMs"),
+    "max_attempts": ("maxAttempts", "max_attempts"),
+    "max_age_ms": ("maxAge", "max_age_ms", "maxAgeMs"),
+    "debug": ("debug",),
+    "enabled": ("enabled",),
+    "boot": ("boot",),
+}
+
+_MODES = ("actions", "classic")
+_BOOTS = ("idle", "eager")
+
+
+def region_code(value: Any) -> str | None:
+    """'US'/'EU' for any spelling a site owner is likely to use, else None.
+
+    Segment's labels carry flag emoji ("EU 🇪🇺"); the reference treats only the exact EU label as EU. We also
+    accept "eu"/"EU"/"us"/"US" because a person typing settings by hand writes those, and an unknown value is a
+    settings error rather than a silent fall-back to the US host (a wrong host loses data residency).
+    """
+    if not isinstance(value, str):
+        return None
+    for code, label in REGION_LABELS.items():
+        if value == label:
+            return code
+    v = value.strip().upper()
+    return v if v in REGION_HOSTS else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated destination settings.
+
+    ``api_key`` is excluded from ``repr`` so that printing settings (debug logs, tracebacks) never shows it.
+    """
+
+    site_id: str = ""
+    api_key: str = field(default="", repr=False)
+    region: str = "US"
+    endpoint: str | None = None
+    mode: str = "actions"
+    subscriptions: tuple[dict[str, Any], ...] | None = None
+    batching: bool = True
+    batch_size: int = DEFAULT_BATCH_SIZE
+    flush_interval_ms: int = DEFAULT_FLUSH_INTERVAL_MS
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_age_ms: int = DEFAULT_MAX_AGE_MS
+    debug: bool = False
+    enabled: bool = True
+    boot: str = "idle"
+
+    # ---- construction -------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: Any) -> Settings:
+        """Parse settings as a site owner writes them (camelCase or snake_case keys)."""
+        if isinstance(raw, Settings):
+            return raw
+        if not isinstance(raw, dict):
+            raise SettingsError([f"settings must be an object, got {type(raw).__name__}"])
+        problems: list[str] = []
+        known = {spelling for spellings in _ALIASES.values() for spelling in spellings}
+        unknown = sorted(str(k) for k in raw if k not in known)
+        if unknown:
+            problems.append("unknown setting(s) " + ", ".join(repr(k) for k in unknown))
+        values: dict[str, Any] = {}
+        for name, spellings in _ALIASES.items():
+            present = [s for s in spellings if s in raw]
+            if present:
+                values[name] = raw[present[0]]
+        out: dict[str, Any] = {}
+
+        def text(name: str, label: str) -> str:
+            v = values.get(name, "")
+            if v is None:
+                return ""
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = str(v)
+            if not isinstance(v, str):
+                problems.append(f"{label} must be a string")
+                return ""
+            return v.strip()
+
+        out["site_id"] = text("site_id", "siteId")
+        out["api_key"] = text("api_key", "apiKey")
+        if "region" in values and values["region"] not in (None, ""):
+            code = region_code(values["region"])
+            if code is None:
+                problems.append(
+                    f"accountRegion {values['region']!r} is not a region: use 'US' or 'EU' "
+                    f"(or Segment's labels {REGION_LABELS['US']!r} / {REGION_LABELS['EU']!r})"
+                )
+            out["region"] = code or "US"
+        endpoint = text("endpoint", "endpoint") or None
+        if endpoint is not None:
+            parts = urlsplit(endpoint)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+                problems.append(f"endpoint {endpoint!r} must be an absolute http(s) URL without query or fragment")
+            endpoint = endpoint.rstrip("/")
+        out["endpoint"] = endpoint
+        if endpoint is None:
+            if not out["site_id"]:
+                problems.append("siteId is required (or set endpoint to a first-party proxy URL)")
+            if not out["api_key"]:
+                problems.append("apiKey is required (or set endpoint to a first-party proxy URL that adds it)")
+        if out["site_id"] and ":" in out["site_id"]:
+            problems.append("siteId must not contain ':'")
+
+        mode = values.get("mode", "actions")
+        if mode not in _MODES:
+            problems.append(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
+        out["mode"] = mode if mode in _MODES else "actions"
+        boot = values.get("boot", "idle")
+        if boot not in _BOOTS:
+            problems.append(f"boot must be one of {', '.join(map(repr, _BOOTS))}, got {boot!r}")
+        out["boot"] = boot if boot in _BOOTS else "idle"
+
+        subs = values.get("subscriptions")
+        if subs is not None:
+            out["subscriptions"] = _parse_subscriptions(subs, problems)
+
+        for name, label in (("batching", "batching"), ("debug", "debug"), ("enabled", "enabled")):
+            if name in values:
+                v = values[name]
+                if not isinstance(v, bool):
+                    problems.append(f"{label} must be true or false, got {v!r}")
+                else:
+                    out[name] = v
+        for name, label, lo, hi in (
+            ("batch_size", "batchSize", 1, MAX_BATCH_SIZE),
+            ("flush_interval_ms", "flushInterval", 0, 60_000),
+            ("max_attempts", "maxAttempts", 1, 1000),
+            ("max_age_ms", "maxAge", 1000, 90 * 24 * 3600 * 1000),
+        ):
+            if name in values:
+                v = values[name]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or not lo <= v <= hi:
+                    problems.append(f"{label} must be a whole number from {lo} to {hi}, got {v!r}")
+                else:
+                    out[name] = int(v)
+        if problems:
+            raise SettingsError(problems)
+        return cls(**out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the settings *without* the API key (safe to log or store)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
+        d["subscriptions"] = list(self.subscriptions) if self.subscriptions is not None else None
+        d["has_api_key"] = bool(self.api_key)
+        return d
+
+    # ---- derived values -----------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """Where requests go: the proxy when one is named, else Customer.io's regional Track API host."""
+        return self.endpoint or REGION_HOSTS[self.region]
+
+    @property
+    def auth_header(self) -> str | None:
+        """``Basic base64(site_id:api_key)``, or None when there is no key (proxy mode adds it server-side)."""
+        if not self.api_key:
+            return None
+        token = base64.b64encode(f"{self.site_id}:{self.api_key}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+    def headers(self, with_body: bool = True) -> dict[str, str]:
+        """Request headers, lower-case names, as Customer.io's Track API expects them."""
+        h: dict[str, str] = {}
+        if with_body:
+            h["content-type"] = "application/json"
+        auth = self.auth_header
+        if auth:
+            h["authorization"] = auth
+        return h
+
+    @property
+    def storage_namespace(self) -> str:
+        """Browser-storage key prefix; includes the site so two workspaces on one origin never mix queues."""
+        return f"cio_browser:v1:{self.site_id or 'proxy'}"
+
+
+def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:
+    """Check the shape of custom subscriptions; expression syntax is checked by the subscription parser."""
+    from .mapping.actions import ACTIONS  # late import: settings must not import the mapping at module load
+    from .subscriptions import SubscriptionSyntaxError, parse_subscription
+
+    if not isinstance(subs, (list, tuple)):
+        problems.append("subscriptions must be a list of {action, subscribe, mapping} objects")
+        return ()
+    out = []
+    for i, sub in enumerate(subs):
+        where = f"subscriptions[{i}]"
+        if not isinstance(sub, dict):
+            problems.append(f"{where} must be an object")
+            continue
+        extra = sorted(set(sub) - {"action", "subscribe", "mapping", "name"})
+        if extra:
+            problems.append(f"{where} has unknown key(s) {', '.join(map(repr, extra))}")
+        action = sub.get("action")
+        if action not in ACTIONS:
+            problems.append(f"{where}.action {action!r} is not one of: {', '.join(sorted(ACTIONS))}")
+        expr = sub.get("subscribe")
+        if expr is not None:
+            if not isinstance(expr, str):
+                problems.append(f"{where}.subscribe must be a string")
+            else:
+                try:
+                    parse_subscription(expr)
+                except SubscriptionSyntaxError as exc:
+                    problems.append(f"{where}.subscribe: {exc}")
+        mapping = sub.get("mapping")
+        if mapping is not None and not isinstance(mapping, dict):
+            problems.append(f"{where}.mapping must be an object of field -> directive")
+        out.append(dict(sub))
+    return tuple(out)

@@ -1,0 +1,139 @@
+"""Browser test harness: the built site, the local Customer.io-compatible endpoint, Debian's Chromium.
+
+Every request that would leave 127.0.0.1 is aborted and recorded; a test that caused one fails (offline is a
+feature). Each test gets its own endpoint on a fresh port, hence a fresh origin and empty localStorage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "dist"
+SITE_ID = "site123"
+API_KEY = "key456-secret-apikey"
+CHROMIUM = os.environ.get("CIO_BROWSER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+BOOT_TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The built site; built once per session if missing (build.py caches its downloads)."""
+    if not (DIST / "manifest.json").exists() or os.environ.get("CIO_BROWSER_REBUILD"):
+        subprocess.run([sys.executable, str(ROOT / "build.py"), "--quiet"], check=True, cwd=ROOT)
+    return DIST
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set CIO_BROWSER_CHROMIUM")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def sink(site: Path):
+    from cio_browser.sink import Sink
+
+    s = Sink(root=str(site), site_id=SITE_ID, api_key=API_KEY, port=0).start()
+    yield s
+    s.stop()
+
+
+class Offline:
+    """Aborts and remembers every request whose host is not 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+
+    def route(self, route: Any) -> None:
+        host = urlsplit(route.request.url).hostname
+        if host in ("127.0.0.1",):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def context(browser):
+    guard = Offline()
+    ctx = browser.new_context()
+    ctx.route("**/*", guard.route)
+    yield ctx
+    ctx.close()
+    assert not guard.blocked, f"requests tried to leave 127.0.0.1: {guard.blocked}"
+
+
+def settings_for(sink: Any, **extra: Any) -> dict[str, Any]:
+    """Destination settings that send to the local endpoint with test credentials."""
+    return {"siteId": SITE_ID, "apiKey": API_KEY, "endpoint": sink.url, **extra}
+
+
+class Page:
+    """A test page plus the console lines it printed."""
+
+    def __init__(self, page: Any):
+        self.page = page
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        page.on("console", lambda msg: self.console.append((msg.type, msg.text)))
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.page, name)
+
+    def console_errors(self) -> list[str]:
+        return [text for kind, text in self.console if kind == "error"]
+
+    def wait_ready(self) -> float:
+        """Wait for the Python destination; returns its boot time in ms as the page measured it."""
+        return self.page.evaluate("() => window.cioBrowser.ready.then(api => api.bootMs)")
+
+    def flush(self) -> dict[str, Any]:
+        return json.loads(self.page.evaluate("() => window.cioBrowser.flush()"))
+
+    def stats(self) -> dict[str, Any]:
+        return self.page.evaluate("() => window.cioBrowser.stats()")
+
+
+def open_page(context: Any, sink: Any, settings: dict[str, Any] | None = None, *, path: str = "/test.html",
+              wait: bool = True, integrations: dict[str, Any] | None = None) -> Page:
+    page = Page(context.new_page())
+    url = f"{sink.url}{path}?s={quote(json.dumps(settings if settings is not None else settings_for(sink)))}"
+    if integrations is not None:
+        url += f"&integrations={quote(json.dumps(integrations))}"
+    page.page.set_default_timeout(BOOT_TIMEOUT_MS)
+    page.goto(url)
+    if wait:
+        page.wait_ready()
+    return page
+
+
+def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)

@@ -1,0 +1,76 @@
+"""The mapping gives the same answers inside Pyodide (in Chromium) as under CPython.
+
+Runs the shared fixture cases (tests/fixtures/mapping_cases.json: every action, batch and single, errors) and a
+table of timestamp conversions in the page's own Pyodide, then compares with CPython's results.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cio_browser import Settings, requests_for
+from cio_browser.timestamps import convert_attributes, convert_event_timestamp
+
+from .conftest import open_page
+
+CASES = Path(__file__).resolve().parents[1] / "fixtures" / "mapping_cases.json"
+
+RUNNER = r"""
+import json
+from cio_browser import Settings, requests_for, InvalidEvent
+from cio_browser.timestamps import convert_event_timestamp, convert_attributes
+
+def run_cases(text):
+    out = []
+    for case in json.loads(text):
+        try:
+            reqs = requests_for(case["event"], Settings.from_dict(case["settings"]), batch=case.get("batch", False),
+                                now_ms=case.get("now_ms", 1700000000000))
+            out.append([{"method": r.method, "url": r.url, "headers": r.headers, "body": r.body} for r in reqs])
+        except InvalidEvent as exc:
+            out.append({"error": str(exc)})
+    return json.dumps(out)
+
+def run_dates(text):
+    return json.dumps([[convert_event_timestamp(v), convert_attributes({"v": v})["v"]] for v in json.loads(text)])
+"""
+
+DATES = ["2006-01-02T18:04:07Z", "2023-06-01", "2023-06-01T08:00:00+02:00", "2023-02-29", "1969-12-31T23:59:59.5Z",
+         "0099-01-01", "2023-13-01", "20230601T0800", "Thu, 01 Jun 2023 08:00:00 GMT", "June 1, 2023",
+         "2023-06-01T24:00:00Z", "2023-06-01T08:00:00.123456789Z", "2023-06-01T08:00:00 PST", "1685606400",
+         "next tuesday", "2023/06/01", "2023-06"]
+
+
+def cpython_cases(cases: list[dict]) -> list:
+    from cio_browser import InvalidEvent
+
+    out = []
+    for case in cases:
+        try:
+            reqs = requests_for(case["event"], Settings.from_dict(case["settings"]), batch=case.get("batch", False),
+                                now_ms=case.get("now_ms", 1700000000000))
+            out.append([{"method": r.method, "url": r.url, "headers": r.headers, "body": r.body} for r in reqs])
+        except InvalidEvent as exc:
+            out.append({"error": str(exc)})
+    return json.loads(json.dumps(out))
+
+
+def test_fixture_cases_map_identically_in_pyodide_and_cpython(context, sink):
+    page = open_page(context, sink)
+    text = CASES.read_text()
+    page.evaluate("code => window.cioBrowser.pyodide.runPython(code)", RUNNER)
+    in_browser = json.loads(page.evaluate("t => window.cioBrowser.pyodide.globals.get('run_cases')(t)", text))
+    expected = cpython_cases(json.loads(text))
+    assert len(expected) >= 40
+    for case, got, want in zip(json.loads(text), in_browser, expected, strict=True):
+        assert got == want, case["name"]
+
+
+def test_timestamp_conversion_is_identical_in_pyodide_and_cpython(context, sink):
+    page = open_page(context, sink)
+    page.evaluate("code => window.cioBrowser.pyodide.runPython(code)", RUNNER)
+    in_browser = json.loads(page.evaluate("t => window.cioBrowser.pyodide.globals.get('run_dates')(t)",
+                                          json.dumps(DATES)))
+    expected = [[convert_event_timestamp(v), convert_attributes({"v": v})["v"]] for v in DATES]
+    assert in_browser == json.loads(json.dumps(expected))

@@ -1,0 +1,279 @@
+"""Delivery engine: every event is delivered once or set aside with its reason (CPython, fake ports)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from cio_browser.delivery.engine import Engine
+from cio_browser.settings import Settings
+from tests.fakes import FakePorts, Glue, NetworkError, Response, track
+
+API_KEY = "sekret-key-never-logged"
+
+
+def make(storage=None, leader=True, **extra):
+    settings = Settings.from_dict({"siteId": "s1", "apiKey": API_KEY, **extra})
+    ports = FakePorts(storage)
+    engine = Engine(settings, ports, leader=leader)
+    return engine, ports, Glue(engine, ports)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def sent_ids(ports):
+    return [e.get("id") for body in ports.bodies() for e in body.get("batch", [body])]
+
+
+def stored_events(ports):
+    return ports.storage.keys("cio_browser:v1:s1:in:")
+
+
+def test_a_delivered_event_is_sent_in_one_batch_and_removed_from_storage():
+    async def go():
+        engine, ports, glue = make()
+        glue.keep(track("Signed Up", "m-1", plan="Pro"))
+        assert len(stored_events(ports)) == 1
+        await ports.run()
+        (req, keepalive), = ports.sent
+        assert req.url == "https://track.customer.io/api/v2/batch" and not keepalive
+        assert req.body["batch"][0]["name"] == "Signed Up" and req.body["batch"][0]["id"] == "m-1"
+        assert stored_events(ports) == []
+        assert engine.stats()["delivered"] == 1
+    run(go())
+
+
+def test_server_errors_are_retried_with_growing_backoff_until_accepted():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(500, 502, 503, 200)
+        glue.keep(track("Retry Me", "m-1"))
+        await ports.run()
+        assert len(ports.sent) == 1
+        times = []
+        for _ in range(3):
+            before = len(ports.sent)
+            await ports.run(advance_ms=60_000)
+            times.append(ports.clock)
+            assert len(ports.sent) >= before
+        assert sent_ids(ports) == ["m-1"] * 4
+        assert stored_events(ports) == []
+        assert engine.stats()["delivered"] == 1 and engine.stats()["set_aside"] == {}
+    run(go())
+
+
+def test_backoff_doubles_between_attempts():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(500, 500, 500, 200)
+        glue.keep(track("Retry Me", "m-1"))
+        await ports.run()
+        starts = []
+        while len(ports.sent) < 4:
+            nxt = min(t.at for t in ports.timers if not t.cancelled)
+            await ports.run(advance_ms=nxt - ports.clock)
+            starts.append(ports.clock)
+        gaps = [b - a for a, b in zip([ports.clock - 0] + starts, starts)][1:]
+        assert all(later > earlier for earlier, later in zip(gaps, gaps[1:]))
+    run(go())
+
+
+def test_retry_after_pauses_every_send_for_that_long():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(Response(429, {"Retry-After": "2"}, "{}"))
+        glue.keep(track("Throttled", "m-1"))
+        await ports.run()
+        t429 = ports.clock
+        glue.keep(track("Also Waits", "m-2"))
+        await ports.run(advance_ms=1999)
+        assert len(ports.sent) == 1, "nothing may be sent inside the Retry-After window"
+        await ports.run(advance_ms=5000)
+        assert sorted(sent_ids(ports)[1:]) == ["m-1", "m-2"]
+        assert ports.sent[1][0] is not None and ports.clock >= t429 + 2000
+        assert stored_events(ports) == []
+    run(go())
+
+
+def test_a_400_for_one_batch_item_sets_that_item_aside_and_delivers_the_rest_once():
+    async def go():
+        engine, ports, glue = make()
+        bad = json.dumps({"meta": {"error": "batch item 1: bad"},
+                          "errors": [{"batch_index": 1, "field": "identifiers", "message": "must not be empty"}]})
+        ports.answer(Response(400, {}, bad))
+        glue.keep(track("A", "m-1"), track("B", "m-2"), track("C", "m-3"))
+        await ports.run()
+        assert sent_ids(ports) == ["m-1", "m-2", "m-3", "m-1", "m-3"]
+        aside = engine.aside
+        assert [a["label"] for a in aside] == ['track "B" (messageId m-2)']
+        assert "identifiers: must not be empty" in aside[0]["message"] and aside[0]["reason"] == "rejected"
+        assert stored_events(ports) == []
+        assert ports.storage.keys("cio_browser:v1:s1:aside:"), "the set-aside item is kept in storage"
+        assert any("m-2" in e and "not sent" in e for e in ports.errors())
+    run(go())
+
+
+def test_an_unattributed_400_splits_the_batch_to_find_the_culprit():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(Response(400, {}, '{"meta":{"error":"nope"}}'), 200, Response(400, {}, '{"meta":{"error":"x"}}'),
+                     200)
+        glue.keep(track("A", "m-1"), track("B", "m-2"), track("C", "m-3"))
+        await ports.run()
+        assert [len(b.get("batch", [b])) for b in ports.bodies()] == [3, 1, 1, 1]
+        assert [a["label"] for a in engine.aside] == ['track "B" (messageId m-2)']
+        assert engine.stats()["delivered"] == 2 and stored_events(ports) == []
+    run(go())
+
+
+def test_refused_credentials_pause_delivery_with_one_error_and_keep_every_event():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(401)
+        glue.keep(track("A", "m-1"), track("B", "m-2"))
+        await ports.run(advance_ms=600_000)
+        glue.keep(track("C", "m-3"))
+        await ports.run(advance_ms=600_000)
+        assert len(ports.sent) == 1
+        errors = ports.errors()
+        assert len(errors) == 1 and "credentials" in errors[0] and "HTTP 401" in errors[0]
+        assert len(stored_events(ports)) == 3
+        assert API_KEY not in errors[0]
+    run(go())
+
+
+def test_an_event_that_keeps_failing_is_set_aside_after_max_attempts():
+    async def go():
+        engine, ports, glue = make(maxAttempts=3)
+        ports.answer(NetworkError("Failed to fetch"), 503, 503)
+        glue.keep(track("Doomed", "m-1"))
+        await ports.run(advance_ms=3_600_000)
+        assert len(ports.sent) == 3
+        (rec,) = engine.aside
+        assert rec["reason"] == "max_attempts" and "gave up after 3 attempt(s)" in rec["message"]
+        assert "HTTP 503" in rec["message"]
+        assert stored_events(ports) == []
+    run(go())
+
+
+def test_an_invalid_event_is_set_aside_with_the_reference_error_and_not_sent():
+    async def go():
+        engine, ports, glue = make()
+        glue.keep({"type": "page", "messageId": "m-9", "anonymousId": "a", "properties": {"title": "x"}})
+        await ports.run()
+        assert ports.sent == []
+        (rec,) = engine.aside
+        assert rec["message"] == "The root value is missing the required field 'url'."
+        assert rec["field"] == "url" and rec["rule"] == "required"
+        (err,) = ports.errors()
+        assert "page (messageId m-9)" in err and "'url'" in err and "required" in err
+    run(go())
+
+
+def test_a_reload_resumes_stored_events_with_the_same_ids():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(503)
+        glue.keep(track("A", "m-1"), track("B", "m-2"))
+        await ports.run()
+        # the page goes away; a new page on the same origin boots over the same storage
+        engine2, ports2, _ = make(storage=ports.storage)
+        ports2.clock = ports.clock + 10
+        engine2.resume()
+        await ports2.run(advance_ms=60_000)
+        assert sent_ids(ports2) == ["m-1", "m-2"]
+        assert stored_events(ports2) == []
+    run(go())
+
+
+def test_an_item_over_32_kb_is_set_aside_naming_its_largest_field():
+    async def go():
+        engine, ports, glue = make()
+        glue.keep(track("Huge", "m-1", blob="x" * 40_000), track("Small", "m-2"))
+        await ports.run()
+        assert sent_ids(ports) == ["m-2"]
+        (rec,) = engine.aside
+        assert rec["reason"] == "too_large" and "attributes.blob" in rec["message"] and "32768" in rec["message"]
+    run(go())
+
+
+@pytest.mark.parametrize(("count", "sizes"), [(120, [50, 50, 20]), (50, [50]), (3, [3])])
+def test_batches_hold_at_most_batch_size_items(count, sizes):
+    async def go():
+        engine, ports, glue = make()
+        ports.is_online = False
+        glue.keep(*[track("E", f"m-{i}") for i in range(count)])
+        ports.is_online = True
+        engine.kick()
+        await ports.run()
+        assert [len(b["batch"]) for b in ports.bodies()] == sizes
+        assert sorted(sent_ids(ports)) == sorted(f"m-{i}" for i in range(count))
+    run(go())
+
+
+def test_batches_stay_under_customer_io_500_kb_limit():
+    async def go():
+        engine, ports, glue = make()
+        ports.is_online = False
+        glue.keep(*[track("Big", f"m-{i}", blob="y" * 30_000) for i in range(40)])
+        ports.is_online = True
+        engine.kick()
+        await ports.run()
+        sizes = [len(r.json().encode()) for r, _ in ports.sent]
+        assert max(sizes) <= 500 * 1024 and sum(len(b["batch"]) for b in ports.bodies()) == 40
+    run(go())
+
+
+def test_only_the_leader_tab_sends_and_a_new_leader_picks_up_stored_events():
+    async def go():
+        follower, ports, glue = make(leader=False)
+        glue.keep(track("From Tab B", "m-1"))
+        await ports.run()
+        assert ports.sent == []
+        follower.become_leader()
+        await ports.run()
+        assert sent_ids(ports) == ["m-1"]
+    run(go())
+
+
+def test_page_leave_sends_untried_items_with_keepalive_within_64_kb():
+    async def go():
+        engine, ports, glue = make(flushInterval=5000)
+        glue.keep(*[track("Leaving", f"m-{i}", blob="z" * 10_000) for i in range(10)])
+        engine.on_page_leave()
+        await ports.run()
+        assert ports.sent and all(keepalive for _, keepalive in ports.sent)
+        assert sum(len(r.json().encode()) for r, _ in ports.sent) <= 60 * 1024
+        await ports.run(advance_ms=10_000)
+        assert sorted(set(sent_ids(ports))) == sorted(f"m-{i}" for i in range(10))
+        assert stored_events(ports) == []
+    run(go())
+
+
+def test_opt_out_clears_the_stored_queue():
+    async def go():
+        engine, ports, glue = make()
+        ports.is_online = False
+        glue.keep(track("A", "m-1"))
+        engine.clear()
+        ports.is_online = True
+        engine.kick()
+        await ports.run()
+        assert ports.sent == [] and stored_events(ports) == []
+    run(go())
+
+
+def test_the_api_key_never_reaches_storage_or_logs():
+    async def go():
+        engine, ports, glue = make(debug=True)
+        ports.answer(400, 503)
+        glue.keep(track("A", "m-1"), {"type": "track", "messageId": "m-2"})
+        await ports.run(advance_ms=60_000)
+        blob = json.dumps(ports.storage.data) + json.dumps(ports.logs) + json.dumps(engine.aside)
+        assert API_KEY not in blob
+        assert ports.logs, "debug logging was on, something must have been logged"
+    run(go())

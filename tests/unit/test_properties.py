@@ -1,0 +1,92 @@
+"""Property-based: whatever analytics.js (or buggy site code) hands over, only our own errors come out.
+
+Over 10 000 generated events and settings: mapping returns items or raises InvalidEvent, settings parse or raise
+SettingsError, and the delivery engine never raises and never loses an event (each is pending or set aside).
+"""
+
+from __future__ import annotations
+
+import json
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cio_browser import InvalidEvent, Settings, SettingsError, map_event
+from cio_browser.delivery.engine import Engine
+from cio_browser.presets import RESERVED_EVENT_NAMES
+from tests.fakes import FakePorts, Glue
+
+SETTINGS = Settings.from_dict({"siteId": "s", "apiKey": "k"})
+CLASSIC = Settings.from_dict({"siteId": "s", "apiKey": "k", "mode": "classic"})
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-2**63, max_value=2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(["", "cio_", "cio_x", "a@b.co", "2023-06-01", "2023-06-01T08:00:00Z", "2023-13-45T99:99",
+                     "1685606400", "0099-01-01", "Thu, 01 Jun 2023 08:00:00 GMT", "\u0000", "x" * 2000]),
+)
+json_values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=5)), max_leaves=20)
+names = st.one_of(st.sampled_from(sorted(RESERVED_EVENT_NAMES)), st.text(max_size=20), json_values)
+events = st.fixed_dictionaries(
+    {"type": st.one_of(st.sampled_from(["track", "identify", "page", "screen", "group", "alias"]), json_values)},
+    optional={
+        "event": names, "name": names, "userId": scalars, "anonymousId": scalars, "previousId": scalars,
+        "groupId": scalars, "messageId": scalars, "timestamp": scalars, "properties": json_values,
+        "traits": json_values, "context": st.one_of(json_values, st.fixed_dictionaries({
+            "device": st.dictionaries(st.sampled_from(["token", "type"]), scalars),
+            "app": st.dictionaries(st.just("version"), scalars)})),
+        "integrations": json_values,
+    })
+setting_keys = st.sampled_from(["siteId", "apiKey", "accountRegion", "region", "endpoint", "mode", "batching",
+                                "batchSize", "flushInterval", "maxAttempts", "debug", "enabled", "subscriptions",
+                                "site_id", "bogus"])
+raw_settings = st.one_of(json_values, st.dictionaries(setting_keys, json_values, max_size=8))
+
+FAST = settings(max_examples=4000, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FAST
+@given(event=events, batch=st.booleans())
+def test_any_event_maps_or_raises_invalid_event(event, batch):
+    for s in (SETTINGS, CLASSIC):
+        try:
+            result = map_event(event, s, batch=batch, now_ms=1_700_000_000_000)
+        except InvalidEvent:
+            continue
+        for item in result.items:
+            json.dumps(item.body, allow_nan=False)
+        assert all(isinstance(e, InvalidEvent) for e in result.errors)
+
+
+@FAST
+@given(raw=raw_settings)
+def test_any_settings_parse_or_raise_settings_error(raw):
+    try:
+        Settings.from_dict(raw)
+    except SettingsError as exc:
+        assert str(exc).startswith("Customer.io settings: ")
+
+
+@settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(evs=st.lists(st.one_of(events, json_values, st.text(alphabet=string.printable, max_size=40)), max_size=4))
+def test_the_engine_never_raises_and_accounts_for_every_event(evs):
+    ports = FakePorts()
+    engine = Engine(SETTINGS, ports)
+    glue = Glue(engine, ports)
+    keys = []
+    for ev in evs:
+        key = f"{engine.ns}:in:{len(keys):09d}-0000-x"
+        text = ev if isinstance(ev, str) else json.dumps(ev)
+        ports.storage.set(key, text)
+        engine.accept([(key, text, False)])
+        keys.append(key)
+    open_keys = {p.key for p in engine.pending}
+    aside_keys = {a["key"] for a in engine.aside}
+    for key in keys:
+        assert key in open_keys or key in aside_keys or ports.storage.get(key) is None
+        if ports.storage.get(key) is None:
+            assert key in aside_keys or not any(p.key == key for p in engine.pending)
+    del glue

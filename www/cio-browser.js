@@ -1,0 +1,158 @@
+/*
+ * cio_browser loader: the thin glue between analytics.js 2.0 and the Python destination.
+ *
+ * What it does, and nothing more:
+ *   1. registers a destination plugin named exactly "Customer.io" (snippet stub or loaded instance);
+ *   2. writes every event to localStorage the moment analytics.js hands it over, then returns
+ *      (the site's `await analytics.track()` never waits for Customer.io);
+ *   3. boots Pyodide + the cio_browser wheel (after `load`, when the browser is idle) and hands the stored
+ *      events to Python, which maps, batches, retries and deletes them once Customer.io accepted them.
+ *
+ * Usage:  <script src="/cio-browser.js" data-settings='{"siteId":"…","apiKey":"…"}'></script>
+ * Mapping, delivery, retries and storage bookkeeping live in Python (cio_browser.browser / .delivery).
+ */
+(function () {
+  'use strict';
+  var VERSION = '0.1.0';
+  var script = document.currentScript;
+  var base = (script && script.dataset.base) || (script ? new URL('.', script.src).href : location.origin + '/');
+  var raw = (script && script.dataset.settings) || null;
+  var settings;
+  try {
+    settings = raw ? JSON.parse(raw) : (window.cioBrowserSettings || {});
+  } catch (err) {
+    console.error('Customer.io: data-settings is not valid JSON (' + err.message + '); events are kept but not sent.');
+    settings = { __invalid: String(err.message) };
+  }
+  var ns = 'cio_browser:v1:' + (settings.siteId || settings.site_id || 'proxy');
+  var seq = 0;
+  var memory = new Map();      // events that localStorage refused (quota, privacy mode): kept for this page
+  var pending = [];            // [key, json] not yet handed to Python
+  var engine = null;           // the Python destination, once booted
+  var handoff = null;
+  var readyResolve;
+  var ready = new Promise(function (r) { readyResolve = r; });
+
+  function optedOut() {
+    try { return settings.enabled === false || localStorage.getItem(ns + ':optout') === '1'; } catch (e) { return settings.enabled === false; }
+  }
+
+  // JSON that never throws: cyclic references and BigInts are replaced, and the event is flagged so Python
+  // sets it aside with a message naming the field (it is not sent half-broken).
+  function serialize(event) {
+    try { return JSON.stringify(event); } catch (first) {
+      var problems = [];
+      var stack = [];
+      var safe = JSON.stringify(event, function (k, v) {
+        while (stack.length && stack[stack.length - 1].value !== this) stack.pop();
+        var path = stack.length ? (stack[stack.length - 1].path ? stack[stack.length - 1].path + '.' : '') + k : k;
+        if (typeof v === 'bigint') { problems.push(path + ': BigInt is not JSON'); return String(v); }
+        if (v && typeof v === 'object') {
+          for (var i = 0; i < stack.length; i++) {
+            if (stack[i].value === v) { problems.push(path + ': cyclic reference'); return '[Circular]'; }
+          }
+          stack.push({ value: v, path: path });
+        }
+        return v;
+      });
+      return JSON.stringify({ __cio_unserializable: problems.join('; ') || String(first.message), event: JSON.parse(safe) });
+    }
+  }
+
+  function keep(ctx) {
+    try {
+      if (optedOut()) return ctx;
+      var json = serialize(ctx.event);
+      var key = ns + ':in:' + Date.now().toString(36).padStart(9, '0') + '-' + (seq++).toString(36).padStart(4, '0') +
+        '-' + Math.random().toString(36).slice(2, 8);
+      try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); }
+      pending.push(key);
+      if (engine && !handoff) handoff = setTimeout(flushHandoff, 0);
+    } catch (err) {
+      console.error('Customer.io: could not keep a ' + (ctx && ctx.event && ctx.event.type) + ' event: ' + err.message);
+    }
+    return ctx;   // never throw into analytics.js: other destinations must keep working
+  }
+
+  function flushHandoff() {
+    handoff = null;
+    if (!engine || !pending.length) return;
+    var batch = pending.map(function (k) { return [k, memory.has(k) ? memory.get(k) : localStorage.getItem(k), memory.has(k)]; });
+    pending = [];
+    batch.forEach(function (b) { memory.delete(b[0]); });
+    try { engine.accept(batch); } catch (err) { console.error('Customer.io: ' + err.message); }
+  }
+
+  var plugin = {
+    name: 'Customer.io', type: 'destination', version: VERSION,
+    isLoaded: function () { return true; },
+    load: function () { return Promise.resolve(); },   // events are kept before Python is ready, so never wait
+    ready: function () { return Promise.resolve(); },  // never hold analytics.ready() hostage to Pyodide
+    track: keep, identify: keep, page: keep, screen: keep, group: keep, alias: keep
+  };
+
+  async function boot() {
+    var t0 = performance.now();
+    var manifest = await (await fetch(new URL('manifest.json', base))).json();
+    var pyodideURL = new URL(manifest.pyodide, base).href;
+    var mod = await import(pyodideURL + 'pyodide.mjs');
+    var wheels = (manifest.boot_wheels || ['tzdata', 'python_dateutil', 'cio_browser']).map(function (w) {
+      return new URL(manifest.wheels[w], base).href;
+    });
+    // Wheels are fetched while the runtime starts; failures only log, so the import below is the real check.
+    var py = await mod.loadPyodide({ indexURL: pyodideURL, packages: wheels,
+      stdout: function () {}, stderr: function (m) { console.warn('Customer.io (python): ' + m); } });
+    var browser = py.pyimport('cio_browser.browser');   // raises (loudly) if a wheel failed to load
+    engine = browser.start(JSON.stringify(settings), glue);
+    var ms = performance.now() - t0;
+    performance.mark('cio-browser:ready');
+    api.bootMs = ms;
+    api.pyodide = py;   // for tests and debugging: the same Python the destination runs in
+    flushHandoff();
+    readyResolve(api);
+    window.dispatchEvent(new CustomEvent('cio-browser:ready', { detail: { bootMs: ms } }));
+  }
+
+  // What Python needs from this page and cannot reach itself: the keys this page could not persist.
+  var glue = { memoryKeys: function () { return Array.from(memory.keys()); } };
+
+  var api = {
+    version: VERSION, plugin: plugin, ready: ready, settings: settings,
+    flush: function () { return ready.then(function () { return engine.flush(); }); },
+    stats: function () { return engine ? JSON.parse(engine.stats_json()) : { booting: true, pending: pending.length }; },
+    setAside: function () { return engine ? JSON.parse(engine.aside_json()) : []; },
+    optOut: function () {
+      try { localStorage.setItem(ns + ':optout', '1'); } catch (e) { /* settings.enabled covers this page */ }
+      settings.enabled = false; pending = []; memory.clear();
+      if (engine) engine.clear();
+      else Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + ':in:') === 0) localStorage.removeItem(k); });
+    },
+    optIn: function () { try { localStorage.removeItem(ns + ':optout'); } catch (e) { /* ignore */ } settings.enabled = true; }
+  };
+  window.cioBrowser = api;
+
+  // Register with analytics.js 2.0: the snippet stub queues `register` until the library loads; a loaded
+  // instance registers at once. Sites that build analytics with `AnalyticsBrowser.load({plugins: […]})`
+  // can pass `window.cioBrowser.plugin` themselves and set data-register="false".
+  var analytics = window.analytics;
+  if (!script || script.dataset.register !== 'false') {
+    if (analytics && typeof analytics.register === 'function') {
+      analytics.register(plugin);
+    } else {
+      console.error('Customer.io: window.analytics is not on the page yet; load the analytics.js snippet before ' +
+        'cio-browser.js, or pass window.cioBrowser.plugin to AnalyticsBrowser.load({plugins}).');
+    }
+  }
+
+  function start() {
+    boot().catch(function (err) {
+      console.error('Customer.io: the Python destination failed to start (' + (err && err.message) +
+        '); events stay stored and are delivered on a later page.');
+    });
+  }
+  if (settings.boot === 'eager') start();
+  else if (document.readyState === 'complete') idle(start);
+  else window.addEventListener('load', function () { idle(start); }, { once: true });
+
+  function idle(fn) { (window.requestIdleCallback || function (f) { setTimeout(f, 1); })(fn, { timeout: 500 }); }
+})();
