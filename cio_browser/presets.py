@@ -6,12 +6,11 @@ Event excludes are defined once (:data:`RESERVED_EVENT_NAMES`) and the Track Eve
 
 Triggers are parsed once, at import, by the same subscription parser a site owner's custom subscriptions go
 through. Every automatic trigger tests only ``type`` and ``event``, so which presets match depends on those two
-values alone; :func:`matching_presets` memoises on them (checked at import, see ``_TRIGGER_FIELDS``).
+values alone; :func:`matching_presets` memoises on them (checked at import, see ``_MEMO_FIELDS``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,10 +117,10 @@ def default_subscription(action: str) -> str | None:
 
 
 # The memo below is only valid while every trigger reads nothing but `type` and `event`; check that once.
-_TRIGGER_FIELDS = re.compile(r'(?:^|\b(?:and|or)\s+)\(*\s*([A-Za-z_.$]+)\s*!?=')
+_MEMO_FIELDS = frozenset({"type", "event"})
 for _p in PRESETS:
-    assert _p.subscribe is not None
-    assert set(_TRIGGER_FIELDS.findall(_p.subscribe)) <= {"type", "event"}, _p.subscribe
+    if not _p.matches.fields <= _MEMO_FIELDS:  # pragma: no cover - a preset table edit would trip this
+        raise RuntimeError(f"preset {_p.name!r} reads {sorted(_p.matches.fields)}; matching_presets memo is unsafe")
 
 class _Absent:
     """Key for an event without an ``event`` member (distinct from ``"event": null``)."""

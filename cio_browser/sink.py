@@ -258,15 +258,17 @@ def _check_attributes(attributes: Any, action: str, where: str = "attributes") -
     return None
 
 
-def _check_name(name: Any) -> tuple[str, str] | None:
+def _check_name(name: Any, limit: bool) -> tuple[str, str] | None:
+    """Names must be non-empty; the 100-byte limit is documented for event names only (a page's name is its
+    URL, which is routinely longer)."""
     if not _non_empty_string(name) or not name.strip():
         return "name", "must be a non-empty string"
-    if _nbytes(name) > MAX_NAME_BYTES:
+    if limit and _nbytes(name) > MAX_NAME_BYTES:
         return "name", f"must be at most {MAX_NAME_BYTES} bytes (got {_nbytes(name)})"
     return None
 
 
-def validate_entity(entity: Any, *, strict_timestamps: bool = True) -> tuple[str, str] | None:
+def validate_entity(entity: Any, *, strict_timestamps: bool = False) -> tuple[str, str] | None:
     """Check one v2 entity against the Track API's rules; return ``(field, reason)`` for the first problem.
 
     Only rules that Customer.io documents (or that follow from the entity shapes in actions-mapping.md §7) are
@@ -300,7 +302,7 @@ def validate_entity(entity: Any, *, strict_timestamps: bool = True) -> tuple[str
         if problem:
             return problem
     if action in NAMED_ACTIONS or ("name" in entity and action in EVENT_ACTIONS):
-        problem = _check_name(entity.get("name"))
+        problem = _check_name(entity.get("name"), action == "event")
         if problem:
             return problem
     if "attributes" in entity:
@@ -332,7 +334,7 @@ def validate_entity(entity: Any, *, strict_timestamps: bool = True) -> tuple[str
 def _validate_v1_event(body: Any, *, strict_timestamps: bool) -> tuple[str, str] | None:
     if not isinstance(body, dict):
         return "body", "must be a JSON object"
-    problem = _check_name(body.get("name"))
+    problem = _check_name(body.get("name"), True)
     if problem:
         return problem
     if "data" in body:
@@ -874,7 +876,7 @@ class Sink:
         port: int = 0,
         extra_headers: Mapping[str, str] | None = None,
         csp: Mapping[str, str] | None = None,
-        strict_timestamps: bool = True,
+        strict_timestamps: bool = False,
         verbose: bool = False,
     ) -> None:
         self.root: Path | None = Path(root) if root is not None else None
@@ -1049,6 +1051,13 @@ class Sink:
         """Reject (400) any entity for which ``predicate`` returns a reason, and any batch containing one."""
         with self._cond:
             self._predicates.append(predicate)
+
+    def reset_failures(self) -> None:
+        """Drop scripted failures, delay and predicates, keeping the recorded traffic."""
+        with self._cond:
+            self._failures.clear()
+            self._predicates.clear()
+            self._delay_s = 0.0
 
     def reset(self) -> None:
         """Forget all traffic and all scripted behaviour (failures, delay, predicates)."""

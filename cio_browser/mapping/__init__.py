@@ -32,7 +32,7 @@ from ..request import Item, Request
 from ..settings import Settings
 from .actions import ACTIONS, Action, CompiledMapping, compile_action_mapping
 from .directives import MISSING, DirectiveRuntimeError, MappingError
-from .fields import STRING, Problem, check_field, required_message
+from .fields import Problem, check_field, required_message
 
 __all__ = [
     "MapResult",
@@ -129,14 +129,26 @@ def _settings_subscriptions(subs: Any) -> tuple[Subscription, ...]:
     return compiled
 
 
-def _preset_pairs(event: dict[str, Any]) -> list[tuple[Action, CompiledMapping]]:
-    from ..presets import matching_presets
+_PRESET_PAIRS: dict[str, tuple[Action, CompiledMapping]] = {}
+_matching_presets: Any = None
 
+
+def _preset_pairs(event: dict[str, Any]) -> list[tuple[Action, CompiledMapping]]:
+    global _matching_presets
+    if _matching_presets is None:  # imported late: the presets parse their triggers at import
+        from ..presets import matching_presets
+
+        _matching_presets = matching_presets
     pairs = []
-    for preset in matching_presets(event):
-        action = ACTIONS[preset.action]
-        mapping = action.compiled_default if preset.mapping is None else _preset_mapping(action, preset.mapping)
-        pairs.append((action, mapping))
+    for preset in _matching_presets(event):
+        pair = _PRESET_PAIRS.get(preset.name)
+        if pair is None:
+            action = ACTIONS[preset.action]
+            mapping = (
+                action.compiled_default if preset.mapping is None else _preset_mapping(action, preset.mapping)
+            )
+            pair = _PRESET_PAIRS[preset.name] = (action, mapping)
+        pairs.append(pair)
     return pairs
 
 
@@ -156,35 +168,43 @@ def map_action(
     action: Action, mapping: CompiledMapping, event: dict[str, Any], batch: bool, now_ms: int | None
 ) -> Item | InvalidEvent:
     """Resolve, clean (§3.3), validate (§3.4/§3.5) and build one action for one event."""
-    payload: dict[str, Any] = {}
+    payload = dict(mapping.static[batch])
     problems: list[Problem] = []
-    for f, resolve in mapping.entries:
+    for key, resolve, kind, keeps_empty, f in mapping.dynamic[batch]:
         try:
             value = resolve(event)
         except DirectiveRuntimeError as exc:
-            return InvalidEvent(str(exc), action=action.name, field=f.key, rule="input")
+            return InvalidEvent(str(exc), action=action.name, field=key, rule="input")
         if value is MISSING or value is None:
             continue
-        if type(value) is str:
-            if not value and (not batch or not f.keeps_empty_string):
+        t = type(value)
+        if t is str:
+            if not value and (not batch or not keeps_empty):
                 continue
-            if f.type == STRING and f.choices is None:  # the common case: nothing to coerce or check
-                payload[f.key] = value
+            if kind == 0:  # plain string field: nothing to coerce or check
+                payload[key] = value
                 continue
+        elif t is dict and kind == 1:
+            payload[key] = value
+            continue
         check_field(f, value, payload, problems)
-    missing = [f for f in action.fields if f.required and f.key not in payload]
-    if problems:
-        failed = {p.field for p in problems}
-        missing = [f for f in missing if f.key not in failed]
+    missing = [k for k in action.required_keys if k not in payload]
     if missing or problems:
-        all_problems = [Problem(f.key, "required", required_message(f.key)) for f in missing] + problems
-        first = all_problems[0]
-        return InvalidEvent(
-            " ".join(p.message for p in all_problems), action=action.name, field=first.field, rule=first.rule
-        )
+        return _invalid(action, missing, problems)
     if action.uses_clock and now_ms is None:
         now_ms = _now_ms()
     return Item(action.name, "POST", action.path, action.build(payload, now_ms))
+
+
+def _invalid(action: Action, missing: list[str], problems: list[Problem]) -> InvalidEvent:
+    """One error for the action: Ajv reports every missing required field first, then each field's problems."""
+    failed = {p.field for p in problems}  # a present but invalid value is not "missing"
+    all_problems = [Problem(k, "required", required_message(k)) for k in missing if k not in failed]
+    all_problems += problems
+    first = all_problems[0]
+    return InvalidEvent(
+        " ".join(p.message for p in all_problems), action=action.name, field=first.field, rule=first.rule
+    )
 
 
 # ---- public entry points ----------------------------------------------------------------------------------
@@ -241,17 +261,17 @@ def to_requests(items: Sequence[Item], settings: Settings, batch: bool = False) 
     request each, as the reference does (§7.7). Metrics (and any other non-entity) items are always sent alone.
     """
     base = settings.base_url
-    with_body = settings.headers()
+    with_body, without_body = _headers(settings)
     requests: list[Request] = []
     if not batch:
         for item in items:
-            headers = dict(with_body) if item.body is not None else settings.headers(with_body=False)
+            headers = dict(with_body if item.body is not None else without_body)
             requests.append(Request(item.method, base + item.path, headers, item.body))
         return requests
     groups: dict[Any, list[Any]] = {}
     for item in items:
         if item.path != ENTITY_PATH:
-            headers = dict(with_body) if item.body is not None else settings.headers(with_body=False)
+            headers = dict(with_body if item.body is not None else without_body)
             requests.append(Request(item.method, base + item.path, headers, item.body))
             continue
         key = ("createUpdateObject", item.body.get("action")) if item.action == "createUpdateObject" else "entities"
@@ -261,6 +281,19 @@ def to_requests(items: Sequence[Item], settings: Settings, batch: bool = False) 
             requests.append(Request("POST", base + BATCH_PATH, dict(with_body), {"batch": bodies}))
         bodies.append(item.body)
     return requests
+
+
+_HEADERS: dict[int, tuple[Settings, dict[str, str], dict[str, str]]] = {}
+
+
+def _headers(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """``settings.headers()`` (with and without a body) computed once per settings object, not per request."""
+    hit = _HEADERS.get(id(settings))
+    if hit is None or hit[0] is not settings:
+        if len(_HEADERS) >= 16:
+            _HEADERS.clear()
+        hit = _HEADERS[id(settings)] = (settings, settings.headers(), settings.headers(with_body=False))
+    return hit[1], hit[2]
 
 
 def requests_for(

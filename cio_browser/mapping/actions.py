@@ -31,7 +31,7 @@ from . import (
     unsuppress_person,
 )
 from .directives import MISSING, MappingError, Resolver, compile_value
-from .fields import Field
+from .fields import OBJECT, STRING, Field, Problem, check_field, clean
 
 __all__ = ["ACTIONS", "Action", "CompiledMapping", "compile_action_mapping"]
 
@@ -45,10 +45,42 @@ class CompiledMapping:
     ``entries`` pairs each mapped field with its resolver; fields the mapping leaves out are simply absent.
     ``ignored`` lists mapping keys that are not fields of the action: the reference drops them silently
     (Ajv ``removeAdditional``), and so do we, but they are kept here so a debug console can point them out.
+
+    Derived at compile time, for speed: fields mapped to a scalar literal (``convert_timestamp: true``,
+    ``batch_size: 50``) are cleaned and validated once per mode into ``static[batch]``; ``dynamic`` holds the
+    rest as ``(key, resolver, kind, keeps_empty_string, field)`` where kind 0 = plain string field, 1 = object
+    field, 2 = anything needing coercion or checks. A literal that is itself invalid is left dynamic so its
+    error is reported in the usual place and order.
     """
 
     entries: tuple[tuple[Field, Resolver], ...]
     ignored: tuple[str, ...] = ()
+    static: tuple[dict[str, Any], dict[str, Any]] = field(init=False, repr=False, compare=False)
+    dynamic: tuple[tuple[tuple[Any, ...], ...], tuple[tuple[Any, ...], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        statics: list[dict[str, Any]] = []
+        dynamics: list[tuple[tuple[Any, ...], ...]] = []
+        for batch in (False, True):
+            static: dict[str, Any] = {}
+            dynamic: list[tuple[Any, ...]] = []
+            for f, resolve in self.entries:
+                if getattr(resolve, "literal", MISSING) is not MISSING:
+                    value = clean(f, resolve.literal, batch)  # type: ignore[attr-defined]
+                    if value is MISSING:
+                        continue  # null/"" literal: the field is simply absent
+                    problems: list[Problem] = []
+                    check_field(f, value, static, problems)
+                    if not problems:
+                        continue
+                kind = 0 if f.type == STRING and f.choices is None else 1 if f.type == OBJECT else 2
+                dynamic.append((f.key, resolve, kind, f.keeps_empty_string, f))
+            statics.append(static)
+            dynamics.append(tuple(dynamic))
+        object.__setattr__(self, "static", (statics[0], statics[1]))
+        object.__setattr__(self, "dynamic", (dynamics[0], dynamics[1]))
 
 
 @dataclass(frozen=True)
@@ -66,11 +98,13 @@ class Action:
     default_mapping: dict[str, Any] = field(init=False, repr=False)
     compiled_default: CompiledMapping = field(init=False, repr=False)
     field_keys: frozenset[str] = field(init=False, repr=False)
+    required_keys: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         mapping = {f.key: f.default for f in self.fields if f.default is not MISSING}
         object.__setattr__(self, "default_mapping", mapping)
         object.__setattr__(self, "field_keys", frozenset(f.key for f in self.fields))
+        object.__setattr__(self, "required_keys", tuple(f.key for f in self.fields if f.required))
         object.__setattr__(self, "compiled_default", compile_action_mapping(self, mapping, f"{self.name}.default"))
 
     @property

@@ -1,4 +1,4 @@
-"""deletePerson (§7.11): ``person``/``delete`` for the person named by ``person_id`` (v2 entity/batch, no conversion)."""
+"""deletePerson (§7.11): ``person``/``delete`` for the person named by ``person_id``."""
 
 from __future__ import annotations
 

@@ -246,7 +246,12 @@ def compile_value(mapping: Any, where: str = "mapping") -> Resolver:
     if isinstance(mapping, (list, tuple)):
         return _compile_array(list(mapping), where)
     if mapping is None or isinstance(mapping, (str, bool, int, float)):
-        return lambda _event: mapping
+
+        def literal(_event: Any) -> Any:
+            return mapping
+
+        literal.literal = mapping  # type: ignore[attr-defined]  # lets a mapping pre-validate literals once
+        return literal
     raise MappingError([f"{where}: {type(mapping).__name__} is not a JSON value"])
 
 

@@ -1,4 +1,4 @@
-"""suppressPerson (§7.11): ``person``/``suppress`` for the person named by ``person_id`` (v2 entity/batch, no conversion)."""
+"""suppressPerson (§7.11): ``person``/``suppress`` for the person named by ``person_id``."""
 
 from __future__ import annotations
 

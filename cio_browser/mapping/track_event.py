@@ -1,4 +1,4 @@
-"""trackEvent (§7.2): a Segment track call becomes a Customer.io person event (``type:"person"``, ``action:"event"``)."""
+"""trackEvent (§7.2): a Segment track call becomes a Customer.io person event (``person``/``event``)."""
 
 from __future__ import annotations
 

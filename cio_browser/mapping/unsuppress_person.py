@@ -1,4 +1,4 @@
-"""unsuppressPerson (§7.11): ``person``/``unsuppress`` for the person named by ``person_id`` (v2 entity/batch, no conversion)."""
+"""unsuppressPerson (§7.11): ``person``/``unsuppress`` for the person named by ``person_id``."""
 
 from __future__ import annotations
 

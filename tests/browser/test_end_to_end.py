@@ -44,7 +44,7 @@ def test_identify_track_page_each_send_the_expected_customer_io_request(context,
         "attributes": {"plan": "Pro", "anonymous_id": "anon-3"},
         "timestamp": 1685606400, "identifiers": {"id": "u1"}}]}
 
-    req = _call_and_wait(page, sink, "analytics.page(%s)" % (opts % (TS, "m-3")))
+    req = _call_and_wait(page, sink, "analytics.page({}, %s)" % (opts % (TS, "m-3")))
     loc = page.evaluate("() => ({href: location.href, path: location.pathname, search: location.search,"
                         " title: document.title})")
     assert req.body == {"batch": [{

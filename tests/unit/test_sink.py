@@ -98,7 +98,8 @@ def site(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def sink(site: Path) -> Any:
-    with Sink(root=site, site_id=SITE_ID, api_key=API_KEY, port=0, csp={"/strict.html": "default-src 'self'"},
+    with Sink(root=site, site_id=SITE_ID, api_key=API_KEY, port=0, strict_timestamps=True,
+              csp={"/strict.html": "default-src 'self'"},
               extra_headers={"Cross-Origin-Opener-Policy": "same-origin"}) as running:
         yield running
 
