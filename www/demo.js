@@ -15,7 +15,7 @@
     group: function () { return analytics.group('acct-9', { name: 'Initrode', objectAttributes: { tier: 'gold' } }); },
     alias: function () { return analytics.alias('user-7', 'anon-3'); },
     device: function () { return analytics.track('Application Opened', { build: '210' }, { context: { device: { token: 'tok-abc', type: 'ios' } } }); },
-    invalid: function () { return analytics.track('', { why: 'an empty event name' }); },
+    invalid: function () { return analytics.track('Relationship Deleted', { why: 'no objectId' }); },
     burst: function () { for (var i = 0; i < 100; i++) analytics.track('Burst', { i: i }); return Promise.resolve(); },
     fail: function () { return fetch('/__sink/fail', { method: 'POST', body: JSON.stringify({ status: 503, count: 1 }) }); }
   };

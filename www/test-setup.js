@@ -1,7 +1,8 @@
-// Test/benchmark page setup: load analytics.js 2.0 fully offline and read the destination settings from ?s=.
+// Test/benchmark page setup: load analytics.js 2.0 fully offline and read the destination settings from
+// window.cioBrowserSettings (set by the test harness) or the ?s= query parameter.
 (function () {
   var params = new URLSearchParams(location.search);
-  window.cioBrowserSettings = JSON.parse(params.get('s') || '{}');
+  window.cioBrowserSettings = window.cioBrowserSettings || JSON.parse(params.get('s') || '{}');
   var integrations = JSON.parse(params.get('integrations') || '{}');
   integrations['Segment.io'] = false;
   window.analytics = AnalyticsNext.AnalyticsBrowser.load(

@@ -26,23 +26,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..constants import BATCH_PATH, ENTITY_PATH
+from ..constants import BATCH_PATH, ENTITY_PATH, REGION_HOSTS
 from ..errors import InvalidEvent
 from ..request import Item, Request
 from ..settings import Settings
 from .actions import ACTIONS, Action, CompiledMapping, compile_action_mapping
-from .directives import MISSING, DirectiveRuntimeError, MappingError
+from .directives import MISSING, DirectiveRuntimeError, MappingError, real_type_of
 from .fields import Problem, check_field, required_message
 
 __all__ = [
+    "CompiledSubscription",
     "MapResult",
     "MappingError",
-    "Subscription",
     "compile_subscriptions",
+    "credential_test_request",
     "map_event",
     "requests_for",
     "to_requests",
+    "user_deletion_request",
 ]
+
+
+#: §7.15: the credential test always goes to the US host, whatever the region.
+CREDENTIAL_TEST_URL = REGION_HOSTS["US"] + "/auth"
 
 
 @dataclass
@@ -54,7 +60,7 @@ class MapResult:
 
 
 @dataclass(frozen=True)
-class Subscription:
+class CompiledSubscription:
     """A compiled subscription: which action, when (``matches``; None = always), with which mapping."""
 
     name: str
@@ -69,20 +75,21 @@ def _now_ms() -> int:
 
 
 # ---- subscriptions ----------------------------------------------------------------------------------------
-def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> tuple[Subscription, ...]:
+def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> tuple[CompiledSubscription, ...]:
     """Compile custom subscriptions; raise one :class:`MappingError` listing every problem, by position."""
     from ..subscriptions import SubscriptionSyntaxError, parse_subscription
 
     if isinstance(subs, (str, bytes, dict)) or not isinstance(subs, Iterable):
         raise MappingError([f"{where} must be a list of {{action, subscribe, mapping}} objects"])
     problems: list[str] = []
-    out: list[Subscription] = []
+    out: list[CompiledSubscription] = []
     for i, sub in enumerate(subs):
         at = f"{where}[{i}]"
         if not isinstance(sub, dict):
             problems.append(f"{at} must be an object")
             continue
-        action = ACTIONS.get(sub.get("action"))  # type: ignore[arg-type]
+        name_of_action = sub.get("action")
+        action = ACTIONS.get(name_of_action) if isinstance(name_of_action, str) else None
         if action is None:
             problems.append(f"{at}.action {sub.get('action')!r} is not one of: {', '.join(sorted(ACTIONS))}")
             continue
@@ -108,25 +115,32 @@ def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> 
             problems.extend(exc.problems)
             continue
         name = sub.get("name")
-        out.append(Subscription(name if isinstance(name, str) else action.name, action, matches, compiled))
+        out.append(CompiledSubscription(name if isinstance(name, str) else action.name, action, matches, compiled))
     if problems:
         raise MappingError(problems)
     return tuple(out)
 
 
-_SETTINGS_SUBS: dict[int, tuple[Any, tuple[Subscription, ...]]] = {}
+_SETTINGS_SUBS: dict[int, tuple[Any, tuple[CompiledSubscription, ...] | MappingError]] = {}
 
 
-def _settings_subscriptions(subs: Any) -> tuple[Subscription, ...]:
-    """``settings.subscriptions`` compiled once per (frozen) settings object, not once per event."""
+def _settings_subscriptions(subs: Any) -> tuple[CompiledSubscription, ...]:
+    """``settings.subscriptions`` compiled once per (frozen) settings object, not once per event.
+
+    An invalid one raises the same :class:`MappingError` on every call without being recompiled.
+    """
     hit = _SETTINGS_SUBS.get(id(subs))
-    if hit is not None and hit[0] is subs:
-        return hit[1]
-    compiled = compile_subscriptions(subs)
-    if len(_SETTINGS_SUBS) >= 16:
-        _SETTINGS_SUBS.clear()
-    _SETTINGS_SUBS[id(subs)] = (subs, compiled)  # holding `subs` keeps its id from being reused
-    return compiled
+    if hit is None or hit[0] is not subs:
+        try:
+            compiled: tuple[CompiledSubscription, ...] | MappingError = compile_subscriptions(subs)
+        except MappingError as exc:
+            compiled = exc
+        if len(_SETTINGS_SUBS) >= 16:
+            _SETTINGS_SUBS.clear()
+        hit = _SETTINGS_SUBS[id(subs)] = (subs, compiled)  # holding `subs` keeps its id from being reused
+    if isinstance(hit[1], MappingError):
+        raise MappingError(hit[1].problems)
+    return hit[1]
 
 
 _PRESET_PAIRS: dict[str, tuple[Action, CompiledMapping]] = {}
@@ -210,7 +224,7 @@ def _invalid(action: Action, missing: list[str], problems: list[Problem]) -> Inv
 # ---- public entry points ----------------------------------------------------------------------------------
 def map_event(
     event: Any,
-    settings: Settings,
+    settings: Settings | dict[str, Any],
     *,
     subscriptions: Sequence[Any] | None = None,
     batch: bool = False,
@@ -222,12 +236,18 @@ def map_event(
     way (grouping them into ``/api/v2/batch`` requests is the caller's job, see :func:`to_requests`).
     Raises :class:`MappingError` only for invalid custom subscriptions (a settings problem, not the event's).
     """
+    if not isinstance(settings, Settings):
+        settings = Settings.from_dict(settings)
+    batch = bool(batch)
     if settings.mode == "classic":
         from ..classic import classic_items
 
-        return MapResult(items=list(classic_items(event, settings)))
+        try:
+            return MapResult(items=list(classic_items(event, settings)))
+        except InvalidEvent as exc:
+            return MapResult(errors=[exc])
     if not isinstance(event, dict):
-        kind = "array" if isinstance(event, (list, tuple)) else "null" if event is None else type(event).__name__
+        kind = real_type_of(event)  # mapping-kit's own wording for this case
         return MapResult(errors=[InvalidEvent(f"data must be an object, got {kind}", rule="input")])
 
     if subscriptions is not None:
@@ -248,7 +268,7 @@ def map_event(
     return result
 
 
-def _matches(sub: Subscription, event: dict[str, Any]) -> bool:
+def _matches(sub: CompiledSubscription, event: dict[str, Any]) -> bool:
     return sub.matches is None or bool(sub.matches(event))
 
 
@@ -313,3 +333,17 @@ def requests_for(
     if result.errors:
         raise result.errors[0]
     return to_requests(result.items, settings, batch)
+
+
+# ---- the two requests that are not event subscriptions (§7.14, §7.15) --------------------------------------
+def user_deletion_request(user_id: str, settings: Settings) -> Request:
+    """Segment's user-deletion (GDPR/CCPA) request: ``DELETE E/api/v1/customers/{userId}``, no body.
+
+    The raw user id is interpolated as is, like the reference: no cio_/email resolution and no URL encoding.
+    """
+    return Request("DELETE", f"{settings.base_url}/api/v1/customers/{user_id}", dict(_headers(settings)[1]), None)
+
+
+def credential_test_request(settings: Settings) -> Request:
+    """The reference's credential test: ``GET https://track.customer.io/auth``, always the US host."""
+    return Request("GET", CREDENTIAL_TEST_URL, dict(_headers(settings)[1]), None)

@@ -38,6 +38,7 @@ __all__ = [
     "compile_value",
     "get_path",
     "parse_path",
+    "real_type_of",
     "render_template",
 ]
 
@@ -183,7 +184,7 @@ def _compile_template(template: str) -> Resolver:
 
 
 # ---- compilation -----------------------------------------------------------------------------------------
-def _type_name(value: Any) -> str:
+def real_type_of(value: Any) -> str:
     """mapping-kit's realTypeOf, for error messages."""
     if value is None:
         return "null"
@@ -363,12 +364,12 @@ def _compile_string_directive(
             value = inner(event)
             if not isinstance(value, str):
                 raise DirectiveRuntimeError(
-                    f"{name}: expected string, got {'undefined' if value is MISSING else _type_name(value)}"
+                    f"{name}: expected string, got {'undefined' if value is MISSING else real_type_of(value)}"
                 )
             return dynamic(value, event)
 
         return resolve_dynamic
-    raise MappingError([f"{where}: {name} expects a string, got {_type_name(operand)}"])
+    raise MappingError([f"{where}: {name} expects a string, got {real_type_of(operand)}"])
 
 
 def _compile_if(operand: Any, where: str) -> Resolver:
@@ -417,5 +418,5 @@ def _compile_if(operand: Any, where: str) -> Resolver:
 def compile_mapping(mapping: dict[str, Any], where: str = "mapping") -> dict[str, Resolver]:
     """Compile a whole mapping (field -> mapping value) into field -> resolver, in the mapping's key order."""
     if not isinstance(mapping, dict):
-        raise MappingError([f"{where} must be an object of field -> directive, got {_type_name(mapping)}"])
+        raise MappingError([f"{where} must be an object of field -> directive, got {real_type_of(mapping)}"])
     return {key: compile_value(value, f"{where}.{key}") for key, value in mapping.items()}

@@ -247,7 +247,9 @@ def test_invalid_directives_raise_mapping_error(mapping, message):
 
 def test_mapping_error_names_the_field_and_is_a_settings_error():
     with pytest.raises(MappingError) as info:
-        compile_action_mapping(ACTIONS["trackEvent"], {"name": {"@path": 1}, "id": {"@bad": 1}}, "subscriptions[0].mapping")
+        compile_action_mapping(
+            ACTIONS["trackEvent"], {"name": {"@path": 1}, "id": {"@bad": 1}}, "subscriptions[0].mapping"
+        )
     err = info.value
     assert isinstance(err, SettingsError) and isinstance(err, ValueError)
     assert err.problems == [

@@ -23,17 +23,17 @@ from cio_browser.mapping.fields import (
 )
 
 S = Field("s", "Some Text")
-O = Field("o", "Some Object", OBJECT)
+OBJ = Field("o", "Some Object", OBJECT)
 B = Field("b", "Some Flag", BOOLEAN)
 N = Field("n", "Batch Size", NUMBER, minimum=2, maximum=100)
-I = Field("i", "Count", INTEGER)
+INT = Field("i", "Count", INTEGER)
 D = Field("d", "Timestamp", DATETIME)
 C2 = Field("c", "Action Type", choices=("viewed_content", "clicked_content"))
 C3 = Field("m", "Metric", choices=("a", "b", "c"))
 
 
 # ---- §3.3 cleaning -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("f", [S, O, B, N, D])
+@pytest.mark.parametrize("f", [S, OBJ, B, N, D])
 @pytest.mark.parametrize("batch", [False, True])
 def test_null_and_undefined_are_always_removed(f, batch):
     assert clean(f, None, batch) is MISSING
@@ -42,7 +42,7 @@ def test_null_and_undefined_are_always_removed(f, batch):
 
 @pytest.mark.parametrize(
     "f, single, batch",
-    [(S, MISSING, ""), (D, MISSING, ""), (O, MISSING, MISSING), (B, MISSING, MISSING), (N, MISSING, MISSING)],
+    [(S, MISSING, ""), (D, MISSING, ""), (OBJ, MISSING, MISSING), (B, MISSING, MISSING), (N, MISSING, MISSING)],
 )
 def test_empty_string_removal_depends_on_mode_and_type(f, single, batch):
     assert clean(f, "", False) is single
@@ -52,7 +52,7 @@ def test_empty_string_removal_depends_on_mode_and_type(f, single, batch):
 @pytest.mark.parametrize("value", [{}, [], {"a": None, "b": "", "c": {}, "d": []}, 0, False, "0", "false"])
 @pytest.mark.parametrize("batch", [False, True])
 def test_nothing_else_is_removed_and_nested_values_are_untouched(value, batch):
-    assert clean(O, value, batch) is value
+    assert clean(OBJ, value, batch) is value
 
 
 # ---- §3.4 coercion ------------------------------------------------------------------------------------------
@@ -108,11 +108,12 @@ def test_boolean_coercion_failures(value, actual):
 
 def test_object_fields_take_objects_only():
     value = {"a": None}
-    assert coerce(O, value) is value
-    assert coerce(O, [value]) is value  # Ajv's one-element-array unwrapping applies to objects too
-    for bad, actual in (("x", "a string"), ([], "an array"), ([1, 2], "an array"), (5, "a number"), (True, "a boolean")):
+    assert coerce(OBJ, value) is value
+    assert coerce(OBJ, [value]) is value  # Ajv's one-element-array unwrapping applies to objects too
+    bad_values = (("x", "a string"), ([], "an array"), ([1, 2], "an array"), (5, "a number"), (True, "a boolean"))
+    for bad, actual in bad_values:
         with pytest.raises(ValueError, match=f"^Some Object must be an object but it was {actual}.$"):
-            coerce(O, bad)
+            coerce(OBJ, bad)
 
 
 @pytest.mark.parametrize("value, expected", [(50, 50), (2.5, 2.5), ("50", 50), ("2.5", 2.5), (" 7 ", 7), (True, 1),
@@ -129,12 +130,12 @@ def test_number_coercion_failures(value, actual):
 
 
 def test_integer_coercion():
-    assert coerce(I, "7") == 7
-    assert coerce(I, 7.0) == 7.0
+    assert coerce(INT, "7") == 7
+    assert coerce(INT, 7.0) == 7.0
     with pytest.raises(ValueError, match="^Count must be an integer but it was a number.$"):
-        coerce(I, 2.5)
+        coerce(INT, 2.5)
     with pytest.raises(ValueError, match="^Count must be an integer but it was a string.$"):
-        coerce(I, "2.5")
+        coerce(INT, "2.5")
 
 
 @pytest.mark.parametrize("value, expected", [("2023-06-01", "2023-06-01"), (1685606400, 1685606400),
@@ -232,7 +233,7 @@ def test_required_messages_come_first_then_each_fields_problems_in_field_order()
 
 
 def test_validate_drops_keys_that_are_not_fields_and_keeps_only_valid_values():
-    payload, problems = validate([S, O], {"s": 5, "o": {"k": None}, "extra": 1})
+    payload, problems = validate([S, OBJ], {"s": 5, "o": {"k": None}, "extra": 1})
     assert payload == {"s": "5", "o": {"k": None}} and problems == []
 
 
