@@ -221,36 +221,12 @@ class Settings:
 
 
 def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:
-    """Check the shape of custom subscriptions; expression syntax is checked by the subscription parser."""
-    from .mapping.actions import ACTIONS  # late import: settings must not import the mapping at module load
-    from .subscriptions import SubscriptionSyntaxError, parse_subscription
+    """Compile custom subscriptions now, so a bad expression or directive is reported once, at start-up."""
+    from .mapping import compile_subscriptions  # late import: the mapping imports this module
 
-    if not isinstance(subs, (list, tuple)):
-        problems.append("subscriptions must be a list of {action, subscribe, mapping} objects")
+    try:
+        compile_subscriptions(subs)
+    except SettingsError as exc:
+        problems.extend(exc.problems)
         return ()
-    out = []
-    for i, sub in enumerate(subs):
-        where = f"subscriptions[{i}]"
-        if not isinstance(sub, dict):
-            problems.append(f"{where} must be an object")
-            continue
-        extra = sorted(set(sub) - {"action", "subscribe", "mapping", "name"})
-        if extra:
-            problems.append(f"{where} has unknown key(s) {', '.join(map(repr, extra))}")
-        action = sub.get("action")
-        if action not in ACTIONS:
-            problems.append(f"{where}.action {action!r} is not one of: {', '.join(sorted(ACTIONS))}")
-        expr = sub.get("subscribe")
-        if expr is not None:
-            if not isinstance(expr, str):
-                problems.append(f"{where}.subscribe must be a string")
-            else:
-                try:
-                    parse_subscription(expr)
-                except SubscriptionSyntaxError as exc:
-                    problems.append(f"{where}.subscribe: {exc}")
-        mapping = sub.get("mapping")
-        if mapping is not None and not isinstance(mapping, dict):
-            problems.append(f"{where}.mapping must be an object of field -> directive")
-        out.append(dict(sub))
-    return tuple(out)
+    return tuple(dict(sub) for sub in subs)

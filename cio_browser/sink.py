@@ -515,6 +515,10 @@ class _FileCache:
             self._key_locks.clear()
 
 
+#: One cache for every Sink that opts in (test sessions start many sinks over the same built site).
+_SHARED_FILES = _FileCache()
+
+
 # --------------------------------------------------------------------------------------------------------------
 # HTTP plumbing
 # --------------------------------------------------------------------------------------------------------------
@@ -877,6 +881,7 @@ class Sink:
         extra_headers: Mapping[str, str] | None = None,
         csp: Mapping[str, str] | None = None,
         strict_timestamps: bool = False,
+        share_file_cache: bool = False,
         verbose: bool = False,
     ) -> None:
         self.root: Path | None = Path(root) if root is not None else None
@@ -899,7 +904,7 @@ class Sink:
         self._predicates: list[Predicate] = []
         self._delay_s = 0.0
         self._stopping = threading.Event()
-        self._files = _FileCache()
+        self._files = _SHARED_FILES if share_file_cache else _FileCache()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -568,6 +568,10 @@ _COMPONENT_RE = re.compile(
     r"([0-9]{1,2})?:?([0-9]{1,2})?:?([0-9]{1,2})?[.:]?([0-9]+)?"
 )
 
+#: Linear pre-check: only these characters can appear in a match, and failing the full pattern on a long
+#: string with a stray character costs heavy backtracking.
+_COMPONENT_CHARS_RE = re.compile(r"[0-9\-/:.Tt" + _JS_WS + r"]*")
+
 
 def _component_ms(m: re.Match[str]) -> int | None:
     """dayjs: ``Date.UTC(y, (M - 1) || 0, D || 1, h || 0, m || 0, s || 0, first 3 fraction digits)``."""
@@ -591,7 +595,7 @@ def parse_lenient_ms(s: str) -> int | None:
     """
     if not isinstance(s, str):
         return None
-    if not s.endswith(("Z", "z")):
+    if not s.endswith(("Z", "z")) and _COMPONENT_CHARS_RE.fullmatch(s):
         m = _COMPONENT_RE.fullmatch(s)
         if m is not None:
             return _component_ms(m)

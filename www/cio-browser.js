@@ -102,7 +102,9 @@
     // Wheels are fetched while the runtime starts; failures only log, so the import below is the real check.
     var py = await mod.loadPyodide({ indexURL: pyodideURL, packages: wheels,
       stdout: function () {}, stderr: function (m) { console.warn('Customer.io (python): ' + m); } });
+    performance.mark('cio-browser:runtime');
     var browser = py.pyimport('cio_browser.browser');   // raises (loudly) if a wheel failed to load
+    performance.mark('cio-browser:imported');
     engine = browser.start(JSON.stringify(settings), glue);
     var ms = performance.now() - t0;
     performance.mark('cio-browser:ready');

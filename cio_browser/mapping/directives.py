@@ -75,6 +75,11 @@ _TRIPLE = re.compile(r"\{\{\{([^}]+)\}\}\}")
 _DOUBLE = re.compile(r"\{\{([^}]+)\}\}")
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 _SUPPORTED = ("@path", "@if", "@template", "@literal")
+#: What JavaScript's String.prototype.trim removes (WhiteSpace and LineTerminator); Python's strip() differs.
+JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 
 # ---- paths -----------------------------------------------------------------------------------------------
@@ -132,7 +137,7 @@ def get_path(obj: Any, steps: tuple[str, ...] | None) -> Any:
 
 # ---- templates -------------------------------------------------------------------------------------------
 def _render_one(data: Any, inner: str) -> str:
-    value = get_path(data, parse_path(inner.strip()))
+    value = get_path(data, parse_path(inner.strip(JS_WHITESPACE)))
     return template_render_value(None if value is MISSING else value)
 
 
@@ -164,7 +169,7 @@ def _compile_template(template: str) -> Resolver:
     for m in _DOUBLE.finditer(template):
         if m.start() > pos:
             parts.append(template[pos : m.start()])
-        parts.append(_PathRef(parse_path(m.group(1).strip())))
+        parts.append(_PathRef(parse_path(m.group(1).strip(JS_WHITESPACE))))
         pos = m.end()
     if pos < len(template):
         parts.append(template[pos:])

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..jsvalues import js_number_to_string
 from ..timestamps import datetime_to_ms, js_iso_string, parse_lenient_ms
-from .directives import MISSING
+from .directives import JS_WHITESPACE, MISSING
 
 __all__ = [
     "BOOLEAN",
@@ -99,14 +99,11 @@ class Problem:
 # ---- JavaScript number parsing ---------------------------------------------------------------------------
 _JS_DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)", re.ASCII)
 _JS_RADIX = re.compile(r"0(?:[xX]([0-9a-fA-F]+)|[oO]([0-7]+)|[bB]([01]+))", re.ASCII)
-# JavaScript's String.prototype.trim / StringToNumber white space and line terminators.
-_JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-            "\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
 def js_string_to_number(text: str) -> float:
     """JavaScript ``Number(text)`` for a string: NaN when it is not a numeric literal, 0 for blank."""
-    s = text.strip(_JS_SPACE)
+    s = text.strip(JS_WHITESPACE)  # StringToNumber trims like String#trim
     if not s:
         return 0.0
     if _JS_DECIMAL.fullmatch(s):

@@ -54,7 +54,7 @@ def browser():
 def sink(site: Path):
     from cio_browser.sink import Sink
 
-    s = Sink(root=str(site), site_id=SITE_ID, api_key=API_KEY, port=0).start()
+    s = Sink(root=str(site), site_id=SITE_ID, api_key=API_KEY, port=0, share_file_cache=True).start()
     yield s
     s.stop()
 
