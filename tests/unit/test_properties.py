@@ -26,7 +26,8 @@ scalars = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["", "cio_", "cio_x", "a@b.co", "2023-06-01", "2023-06-01T08:00:00Z",
                      "2023-13-45T99:99",
-                     "1685606400", "0099-01-01", "Thu, 01 Jun 2023 08:00:00 GMT", "\u0000", "x" * 2000, "2023-06-01T08:00:00.000Z"]),
+                     "1685606400", "0099-01-01", "Thu, 01 Jun 2023 08:00:00 GMT", "\u0000", "x" * 2000,
+                     "2023-06-01T08:00:00.000Z"]),
 )
 json_values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=5)), max_leaves=8)
