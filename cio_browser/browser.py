@@ -157,6 +157,10 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
 
     try:
         raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
+        endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
+        if isinstance(endpoint, str) and endpoint.startswith("/"):
+            # a path on the page's own origin (a first-party proxy such as "/cio")
+            raw = {**raw, "endpoint": str(js.location.origin) + endpoint}
         settings = Settings.from_dict(raw)
     except (SettingsError, ValueError) as exc:
         message = str(exc) if isinstance(exc, SettingsError) else f"Customer.io settings: {exc}"

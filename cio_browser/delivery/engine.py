@@ -191,6 +191,7 @@ class Engine:
             return
         label = event_label(event)
         if isinstance(event, dict) and "__cio_unserializable" in event:
+            label = event_label(event.get("event"))
             problem = str(event.get("__cio_unserializable"))
             self._set_aside_event(key, label, text, InvalidEvent(
                 f"the event cannot be sent as JSON: {problem}", field=problem.split(":", 1)[0], rule="json"))

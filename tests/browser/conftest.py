@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
 SITE_ID = "site123"
 API_KEY = "key456-secret-apikey"
+#: The strictest policy a site could reasonably run: no inline script, no eval, only WebAssembly compilation.
+STRICT_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'self'; "
+              "img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 CHROMIUM = os.environ.get("CIO_BROWSER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -54,7 +57,8 @@ def browser():
 def sink(site: Path):
     from cio_browser.sink import Sink
 
-    s = Sink(root=str(site), site_id=SITE_ID, api_key=API_KEY, port=0, share_file_cache=True).start()
+    s = Sink(root=str(site), site_id=SITE_ID, api_key=API_KEY, port=0, share_file_cache=True,
+             csp={"/csp.html": STRICT_CSP}).start()
     yield s
     s.stop()
 
