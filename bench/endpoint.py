@@ -1,4 +1,7 @@
-"""A stand-in for Customer.io's CDP ingestion API (``cdp.customer.io/v1``) that only records arrival times.
+"""Local endpoints for the benchmark: a stand-in for Customer.io's CDP API, and a black-hole proxy.
+
+:class:`Collector` stands in for Customer.io's CDP ingestion API (``cdp.customer.io/v1``) and only records
+arrival times.
 
 Why it exists: ``bench/run.py`` compares cio_browser with Customer.io's own browser SDK,
 ``@customerio/cdp-analytics-browser``, which posts every call to ``<apiHost>/t``, ``/p``, ``/i``… (or
@@ -9,6 +12,12 @@ SDK's own behaviour is measured, not a server's), and carry a wall-clock arrival
 
 It answers 200 ``{}`` with permissive CORS to every POST, 204 to preflights, keeps connections alive (as a real
 HTTPS/2 endpoint would, so the SDK is not penalised with a TCP handshake per event) and listens on 127.0.0.1 only.
+
+:class:`Blackhole` is the proxy Chromium is started with (``--proxy-server``, loopback bypassed): every request
+that is not for 127.0.0.1 reaches it instead of the network, is answered 403 and recorded, so a run can report
+exactly what tried to leave the machine. Why not Playwright's ``route()`` as in tests/browser/conftest.py: any
+route turns Chromium's HTTP cache off, which makes a "warm" reload download everything again.
+
 Standard library only.
 """
 
@@ -22,7 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Collector", "Hit"]
+__all__ = ["Blackhole", "Collector", "Hit"]
 
 #: Refuse absurd bodies; the SDK's largest batch is 500 KB.
 MAX_BODY = 4 * 1024 * 1024
@@ -158,3 +167,82 @@ class Collector:
     def reset(self) -> None:
         with self._lock:
             self._hits.clear()
+
+
+class _ProxyHandler(socketserver.StreamRequestHandler):
+    server: _ProxyServer
+    timeout = 10
+
+    def handle(self) -> None:
+        try:
+            line = self.rfile.readline(8192).decode("latin-1").strip()
+            while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                pass  # headers: not needed
+        except (OSError, TimeoutError):
+            return
+        method, _, rest = line.partition(" ")
+        target = rest.rsplit(" ", 1)[0] if " " in rest else rest
+        if method.upper() == "CONNECT":
+            target = f"https://{target}"  # TLS tunnel: the host and port are all a proxy sees
+        self.server.blackhole._add(f"{method} {target}".strip())
+        try:
+            self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        except OSError:
+            pass
+
+
+class _ProxyServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, blackhole: Blackhole) -> None:
+        self.blackhole = blackhole
+        super().__init__((blackhole.host, 0), _ProxyHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+class Blackhole:
+    """An HTTP proxy that refuses (403) and records every request; ``start()`` binds a free 127.0.0.1 port."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = 0
+        self._lock = threading.Lock()
+        self._seen: list[str] = []
+        self._server: _ProxyServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Blackhole:
+        self._server = _ProxyServer(self)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"bench-blackhole:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def chromium_args(self) -> list[str]:
+        """Send everything through this proxy except 127.0.0.1 (Chromium also never proxies loopback itself)."""
+        return [f"--proxy-server=http://{self.host}:{self.port}", "--proxy-bypass-list=127.0.0.1"]
+
+    def _add(self, what: str) -> None:
+        with self._lock:
+            self._seen.append(what)
+
+    def take(self) -> list[str]:
+        """What was refused since the last call (and forget it)."""
+        with self._lock:
+            seen, self._seen = self._seen, []
+        return seen

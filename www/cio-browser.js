@@ -96,12 +96,33 @@
     var manifest = await (await fetch(new URL('manifest.json', base))).json();
     var pyodideURL = new URL(manifest.pyodide, base).href;
     var mod = await import(pyodideURL + 'pyodide.mjs');
-    var wheels = (manifest.boot_wheels || ['tzdata', 'python_dateutil', 'cio_browser']).map(function (w) {
+    var wheelURLs = (manifest.boot_wheels || ['cio_browser']).map(function (w) {
       return new URL(manifest.wheels[w], base).href;
     });
-    // Wheels are fetched while the runtime starts; failures only log, so the import below is the real check.
-    var py = await mod.loadPyodide({ indexURL: pyodideURL, packages: wheels,
-      stdout: function () {}, stderr: function (m) { console.warn('Customer.io (python): ' + m); } });
+    var quiet = { stdout: function () {}, stderr: function (m) { console.warn('Customer.io (python): ' + m); } };
+    var py = null;
+    if (manifest.snapshot && window.DecompressionStream) {
+      // Restore a memory snapshot of a booted interpreter with cio_browser imported (made by build.py): much
+      // faster than starting Python. Files are not in snapshots, so the wheel is unpacked again (85 KB).
+      try {
+        var snapshot = fetch(new URL(manifest.snapshot, base)).then(function (r) {
+          if (!r.ok) throw new Error('snapshot HTTP ' + r.status);
+          return new Response(r.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+        });
+        var wheel = fetch(new URL(manifest.wheels.cio_browser, base)).then(function (r) { return r.arrayBuffer(); });
+        py = await mod.loadPyodide(Object.assign({ indexURL: pyodideURL, _loadSnapshot: snapshot }, quiet));
+        py.unpackArchive(await wheel, 'wheel', { extractDir: manifest.site_packages });
+        api.bootMode = 'snapshot';
+      } catch (err) {
+        console.warn('Customer.io: memory snapshot not used (' + err.message + '); starting Python normally.');
+        py = null;
+      }
+    }
+    if (!py) {
+      // Wheels are fetched while the runtime starts; failures only log, so the import below is the real check.
+      py = await mod.loadPyodide(Object.assign({ indexURL: pyodideURL, packages: wheelURLs }, quiet));
+      api.bootMode = 'start';
+    }
     performance.mark('cio-browser:runtime');
     var browser = py.pyimport('cio_browser.browser');   // raises (loudly) if a wheel failed to load
     performance.mark('cio-browser:imported');
