@@ -8,18 +8,26 @@ Usage::
 Why it is built this way:
 
 * **Same machine, same server, same page.** Every variant is served by one :class:`cio_browser.sink.Sink`
-  (gzip, cache headers, the real Track API rules) from a site this script assembles in ``bench/.cache/site``:
+  (gzip, cache headers, the real Track API rules) from a site this script assembles in a temporary folder:
   ``build.py --out`` of the *current* tree (so the numbers describe the code in front of you, and a rebuild of
   ``dist/`` by someone else mid-run cannot change them), plus the pages in ``bench/pages`` and the UMD build of
   ``@customerio/cdp-analytics-browser`` (``npm pack`` of the registry's latest, cached in ``bench/.cache/npm``).
-* **Only local traffic.** Every request not to 127.0.0.1 is aborted inside Playwright's driver (the same regex as
-  ``tests/browser/conftest.py``) and reported per variant. The CDP SDK is pointed at ``bench/endpoint.py``.
+  ``--site dist`` serves an already built site instead.
+* **Only local traffic, without switching the HTTP cache off.** Chromium runs behind ``bench/endpoint.py``'s
+  black-hole proxy (loopback bypassed): whatever is not for 127.0.0.1 is refused there and recorded, and the page's
+  own requests are also checked against the ``NOT_LOCAL`` regex of ``tests/browser/conftest.py``. Playwright's
+  ``route()`` (the tests' guard) is not used because any route disables Chromium's HTTP cache, so every "warm"
+  reload would download all 6.5 MB again. The CDP SDK is pointed at ``bench/endpoint.py``'s collector.
 * **Cold vs warm.** Cold = a fresh browser context (empty HTTP cache, storage and code cache) per run; warm =
   a reload of that page in the same context.
 * **What the page measures itself.** ``bench/pages/instrument.js`` is an init script: buffered ``longtask`` and
   ``long-animation-frame`` observers (for script attribution). Times come from performance marks
   (``cio-browser:runtime|imported|ready`` set by the loader, ``bench:*`` by the bench pages) and resource timing,
   all relative to navigation start.
+* **And what Chromium saw.** The ``longtask`` observer misses tasks: on a warm reload the multi-second task that
+  boots Pyodide (it starts in a wasm streaming-compile callback) is not reported at all. So each load and burst is
+  also traced (``disabled-by-default-devtools.timeline``: the ``RunTask`` events DevTools draws as long tasks, on
+  the page's main thread, aligned to the page's clock through a performance mark) and both figures are reported.
 * **Latency across processes.** The page stamps ``Date.now()`` just before each ``analytics.track``; the
   endpoints record arrival with ``time.time()`` (the sink's ``time.monotonic()`` is converted): both read the
   system clock of this machine, so the difference is call → request received (1 ms resolution).
@@ -28,9 +36,9 @@ Why it is built this way:
 * **Waiting never sleeps.** The Playwright sync API only delivers routes and console events while we call into
   it, so every wait is ``page.wait_for_function`` or ``page.wait_for_timeout``.
 
-One extra cold load of cio_browser runs under the V8 sampling profiler (CDP ``Profiler``) to say *what* the long
-tasks are made of (Pyodide's wasm has no function names, so time is attributed to the JS frames that called
-into it). It is not part of the medians: the profiler slows everything down.
+One extra cold load of cio_browser (and of the bare baseline) runs under the V8 sampling profiler (CDP
+``Profiler``) to say *what* the long tasks are made of (Pyodide's wasm has no function names, so time is
+attributed to the JS frames that called into it). It is not part of the medians: the profiler slows pages down.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -59,12 +68,11 @@ ROOT = BENCH.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from endpoint import Collector  # noqa: E402
+from endpoint import Blackhole, Collector  # noqa: E402
 
 from cio_browser.sink import Sink  # noqa: E402
 
 CACHE = BENCH / ".cache"
-SITE = CACHE / "site"
 NPM_CACHE = CACHE / "npm"
 PAGES = BENCH / "pages"
 CDP_PACKAGE = "@customerio/cdp-analytics-browser"
@@ -169,8 +177,11 @@ PACED_JS = """async ({n, gap, tag, props}) => {
   return sent;
 }"""
 
-#: 1 000 calls in one synchronous loop, as a busy page (or a replayed queue) would make them.
-BURST_JS = """({n, tag, props}) => {
+#: 1 000 calls in one synchronous loop, as a busy page (or a replayed queue) would make them. The loop runs in a
+#: task of the page's own (setTimeout), not in the DevTools task of page.evaluate, so it is observed like any
+#: other page work; the mark anchors the trace to the page's clock.
+BURST_JS = """({n, tag, props}) => new Promise(resolve => setTimeout(() => {
+  performance.mark('bench:burst');
   const sent = new Array(n);
   const promises = new Array(n);
   const t0 = performance.now();
@@ -181,8 +192,13 @@ BURST_JS = """({n, tag, props}) => {
   const t1 = performance.now();
   window.__benchResolved = null;
   Promise.all(promises).then(() => { window.__benchResolved = performance.now(); });
-  return {sent, t0, t1};
-}"""
+  const marks = performance.getEntriesByName('bench:burst');
+  resolve({sent, t0, t1, mark: marks[marks.length - 1].startTime});
+}, 0))"""
+
+#: What DevTools draws as tasks (RunTask) plus the performance marks (blink.user_timing) that align the trace clock
+#: with the page's. Nothing heavier: tracing must not change what it measures.
+TRACE_CATEGORIES = ["disabled-by-default-devtools.timeline", "blink.user_timing"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -196,7 +212,14 @@ class Env:
 
     sink: Sink
     collector: Collector
+    blackhole: Blackhole
     cdp_version: str
+    #: The init script (bench/pages/instrument.js).
+    instrument: str
+    #: Trace loads and bursts (--no-trace turns it off).
+    trace: bool
+    #: The command line (workload sizes).
+    args: argparse.Namespace
 
 
 @dataclass(frozen=True)
@@ -289,24 +312,24 @@ def _extract_umd(tarball: Path, dest: Path) -> None:
                 (dest / leaf).write_bytes(source.read())
 
 
-def prepare_site(site: Path | None, cdp_version: str, cdp_tarball: Path, quiet: bool) -> dict[str, Any]:
-    """Assemble bench/.cache/site: the built site (fresh build of this tree, or links to ``site``), the bench
-    pages and the CDP SDK's UMD build under /vendor/ (immutable caching, like analytics.js). Returns the manifest.
+def prepare_site(out: Path, site: Path | None, cdp_version: str, cdp_tarball: Path) -> dict[str, Any]:
+    """Assemble the served site in ``out`` (a temporary folder: 20 MB of generated files, a new Pyodide snapshot
+    per build, have no business in the work tree): a fresh ``build.py`` of this tree (or links to the built
+    ``site``), the bench pages under /bench/, and the CDP SDK's UMD build under /vendor/ (immutable caching, like
+    analytics.js). Returns the site's manifest.
     """
     if site is None:
-        cmd = [sys.executable, str(ROOT / "build.py"), "--out", str(SITE), "--quiet"]
+        cmd = [sys.executable, str(ROOT / "build.py"), "--out", str(out), "--quiet"]
         if subprocess.run([*cmd, "--offline"], cwd=ROOT).returncode != 0:
             print("offline build failed (cold .cache/?); building with registry access", file=sys.stderr)
             subprocess.run(cmd, check=True, cwd=ROOT)
     else:
-        if SITE.exists():
-            shutil.rmtree(SITE)
-        SITE.mkdir(parents=True)
+        out.mkdir(parents=True, exist_ok=True)
         for entry in site.resolve().iterdir():
-            (SITE / entry.name).symlink_to(entry)
-    bench_dir = SITE / "bench"
+            (out / entry.name).symlink_to(entry)
+    bench_dir = out / "bench"
     if bench_dir.is_symlink() or bench_dir.exists():
-        raise SystemExit(f"{site or SITE} already has a bench/ folder; refusing to mix it with bench/pages")
+        raise SystemExit(f"{site or out} already has a bench/ folder; refusing to mix it with bench/pages")
     bench_dir.mkdir()
     for page in PAGES.iterdir():
         if page.suffix == ".in":
@@ -314,17 +337,15 @@ def prepare_site(site: Path | None, cdp_version: str, cdp_tarball: Path, quiet: 
             (bench_dir / page.stem).write_text(text)
         elif page.name != "instrument.js":
             shutil.copy2(page, bench_dir / page.name)
-    _extract_umd(cdp_tarball, SITE / "vendor" / f"cdp-analytics-browser-{cdp_version}")
-    if not quiet:
-        print(f"site assembled in {SITE}", file=sys.stderr)
-    return json.loads((SITE / "manifest.json").read_text())
+    _extract_umd(cdp_tarball, out / "vendor" / f"cdp-analytics-browser-{cdp_version}")
+    return json.loads((out / "manifest.json").read_text())
 
 
-def prewarm(sink: Sink) -> None:
+def prewarm(sink: Sink, site: Path) -> None:
     """HEAD every file with gzip accepted, so the sink compresses each once *before* anything is timed."""
-    for path in sorted(SITE.rglob("*")):
+    for path in sorted(site.rglob("*")):
         if path.is_file():
-            url = f"{sink.url}/{path.relative_to(SITE).as_posix()}"
+            url = f"{sink.url}/{path.relative_to(site).as_posix()}"
             request = urllib.request.Request(url, method="HEAD", headers={"Accept-Encoding": "gzip"})
             with urllib.request.urlopen(request, timeout=60) as answer:
                 answer.read()
@@ -378,15 +399,48 @@ def bench_ids(body: Any) -> list[str]:
     return found
 
 
-class Offline:
-    """Aborts and remembers every request whose host is not 127.0.0.1."""
+def trace_long_tasks(raw: bytes, anchor: str, anchor_ms: float) -> list[dict[str, float]] | None:
+    """Top-level main-thread tasks over 50 ms from a Chromium trace, in the page's clock (ms from navigation).
 
-    def __init__(self) -> None:
-        self.blocked: list[str] = []
+    The page's main thread is the one that recorded the ``anchor`` performance mark, whose page time is
+    ``anchor_ms``; None when the mark is not in the trace.
+    """
+    data = json.loads(raw)
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    mark = next((e for e in events if e.get("name") == anchor and "user_timing" in e.get("cat", "")), None)
+    if mark is None:
+        return None
+    thread = (mark["pid"], mark["tid"])
+    offset = mark["ts"] / 1000.0 - anchor_ms
+    spans = sorted((e["ts"] / 1000.0 - offset, e["dur"] / 1000.0) for e in events
+                   if e.get("ph") == "X" and e.get("name") == "RunTask" and (e["pid"], e["tid"]) == thread
+                   and e.get("dur", 0) > 50_000)
+    tasks: list[dict[str, float]] = []
+    for start, duration in spans:
+        if tasks and start < tasks[-1]["start"] + tasks[-1]["duration"]:
+            continue  # nested in the previous task (a nested run loop): already counted
+        tasks.append({"start": start, "duration": duration})
+    return tasks
 
-    def route(self, route: Any) -> None:
-        self.blocked.append(route.request.url)
-        route.abort("blockedbyclient")
+
+class Tracer:
+    """Chromium tracing around one load or burst; a no-op when tracing is off. Always stopped, even on errors."""
+
+    def __init__(self, browser: Any, enabled: bool) -> None:
+        self.browser = browser
+        self.enabled = enabled
+        self.active = False
+
+    def start(self) -> None:
+        if self.enabled:
+            self.browser.start_tracing(categories=TRACE_CATEGORIES)
+            self.active = True
+
+    def stop(self) -> bytes | None:
+        if not self.active:
+            return None
+        self.active = False
+        return self.browser.stop_tracing()
 
 
 class Arrivals:
@@ -473,22 +527,28 @@ def phases_of(snap: dict[str, Any], ready: float) -> list[tuple[str, float, floa
     boot = res["manifest.json"]["start"] if "manifest.json" in res else None
     wasm = res["pyodide.asm.wasm"]["end"] if "pyodide.asm.wasm" in res else None
     runtime = marks.get("cio-browser:runtime", marks.get("bench:runtime"))
-    imported = marks.get("cio-browser:imported", runtime)
+    imported = marks.get("cio-browser:imported", ready)  # the bare page's import ends at its ready mark
     if boot is None or wasm is None or runtime is None:
         return []
     return [
         ("1. page: HTML, analytics.js, loader (until boot starts)", 0.0, boot),
         ("2. boot → wasm downloaded (pyodide.mjs + pyodide.asm.mjs evaluated)", boot, wasm),
-        ("3. wasm downloaded → runtime (compile, Python start, bootstrap, wheels)", wasm, runtime),
+        ("3. wasm downloaded → runtime mark (instantiate; snapshot restore or Python start; wheels)", wasm,
+         runtime),
         ("4. import cio_browser.browser (bare page: import cio_browser)", runtime, imported),
         ("5. browser.start (engine)", imported, ready),
         ("6. first second after ready", ready, ready + AFTER_READY_MS),
     ]
 
 
-def load_metrics(page: Any, variant: Variant) -> dict[str, Any]:
+def load_metrics(page: Any, variant: Variant, tracer: Tracer, navigate: Callable[[], Any]) -> dict[str, Any]:
+    """Navigate (or reload), wait for ready + 1 s, and read bytes, times and long tasks of that load."""
+    tracer.start()
+    navigate()
     ready = wait_ready(page, variant.ready_mark)
     snap = page.evaluate(COLLECT_JS)
+    raw = tracer.stop()
+    traced = trace_long_tasks(raw, variant.ready_mark, ready) if raw else None
     end = ready + AFTER_READY_MS
     res = [r for r in snap["res"] if r["start"] < end]
     total, longest, count = busy(snap["longtasks"], 0.0, end)
@@ -500,18 +560,26 @@ def load_metrics(page: Any, variant: Variant) -> dict[str, Any]:
         "requests": 1 + len(res),
         "lt_total": total, "lt_max": longest, "lt_count": count,
         "longtasks": snap["longtasks"], "loafs": snap["loafs"], "unsupported": snap["unsupported"],
+        "trace_tasks": traced,
         "marks": snap["marks"],
         "resources": [(_path(r["name"]), r["start"], r["end"], r["transfer"]) for r in res],
+        "not_local": [r["name"] for r in snap["res"] if NOT_LOCAL.match(r["name"])],
     }
+    if traced is not None:
+        out["tr_total"], out["tr_max"], out["tr_count"] = busy(traced, 0.0, end)
+    if variant.cio:
+        out["boot_mode"] = page.evaluate("() => window.cioBrowser.bootMode || 'start'")
     if variant.cio or variant.key == "bare":
-        out["phases"] = [(name, lo, hi, busy(snap["longtasks"], lo, hi)[0])
-                         for name, lo, hi in phases_of(snap, ready)]
+        tasks = traced if traced is not None else snap["longtasks"]
+        out["phase_source"] = "trace" if traced is not None else "longtask"
+        out["phases"] = [(name, lo, hi, busy(tasks, lo, hi)[0]) for name, lo, hi in phases_of(snap, ready)]
     return out
 
 
-def track_workloads(page: Any, env: Env, variant: Variant, run: int, args: argparse.Namespace) -> dict[str, Any]:
+def track_workloads(page: Any, env: Env, variant: Variant, run: int, tracer: Tracer) -> dict[str, Any]:
     """Isolated calls (latency without queueing), then a 1 000-call burst (throughput, long tasks, requests)."""
     assert variant.delivery is not None
+    args = env.args
     arrivals = Arrivals(env, variant.delivery)
     out: dict[str, Any] = {}
     endpoint = variant.delivery in ("sink", "collector")
@@ -525,6 +593,7 @@ def track_workloads(page: Any, env: Env, variant: Variant, run: int, args: argpa
 
     arrivals.reset()
     tag = f"b{run}"
+    tracer.start()
     burst = page.evaluate(BURST_JS, {"n": args.events, "tag": tag, "props": TRACK_PROPS})
     ids = [f"{tag}-{i}" for i in range(args.events)]
     t0 = burst["t0"]
@@ -538,8 +607,12 @@ def track_workloads(page: Any, env: Env, variant: Variant, run: int, args: argpa
     page.wait_for_timeout(AFTER_BURST_MS)
     tail = page.evaluate("t0 => ({now: performance.now(), resolved: window.__benchResolved,"
                          " tasks: window.__bench.longtasks.filter(t => t.start + t.duration > t0)})", t0)
+    raw = tracer.stop()
     out["resolved_ms"] = tail["resolved"] - t0
     out["burst_lt_total"], out["burst_lt_max"], _ = busy(tail["tasks"], t0, tail["now"])
+    traced = trace_long_tasks(raw, "bench:burst", burst["mark"]) if raw else None
+    if traced is not None:
+        out["burst_tr_total"], out["burst_tr_max"], _ = busy(traced, t0, tail["now"])
     if endpoint:
         arrivals.update()
         reqs = arrivals.requests()
@@ -571,43 +644,53 @@ def cpython_rate(seconds: float, repeats: int = 3) -> float:
     return statistics.median(fn(event, settings, seconds) for _ in range(repeats))
 
 
-def open_page(browser: Any, env: Env, variant: Variant, instrument: str) -> tuple[Any, Any, Offline, list[str]]:
-    guard = Offline()
-    context = browser.new_context()
-    context.route(NOT_LOCAL, guard.route)
-    context.add_init_script(instrument)
-    script = variant.init(env)
-    if script:
-        context.add_init_script(script)
-    page = context.new_page()
-    page.set_default_timeout(READY_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    return context, page, guard, errors
+class Probe:
+    """A fresh browser context + page for one variant, with its console errors and non-local requests."""
+
+    def __init__(self, browser: Any, env: Env, variant: Variant) -> None:
+        self.env = env
+        self.errors: list[str] = []
+        self.not_local: list[str] = []
+        env.blackhole.take()  # what was refused before this context opened belongs to someone else
+        self.context = browser.new_context()
+        self.context.add_init_script(env.instrument)
+        script = variant.init(env)
+        if script:
+            self.context.add_init_script(script)
+        # Events only (no route): a route would switch the HTTP cache off.
+        self.context.on("request", lambda req: self.not_local.append(req.url) if NOT_LOCAL.match(req.url) else None)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(READY_TIMEOUT_MS)
+        self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def close(self) -> dict[str, list[str]]:
+        """Close the context; returns what tried to leave the machine while it was open."""
+        self.context.close()
+        return {"blocked": self.env.blackhole.take(), "not_local": self.not_local}
 
 
-def measure(browser: Any, env: Env, variant: Variant, run: int, instrument: str,
-            args: argparse.Namespace) -> dict[str, Any]:
+def measure(browser: Any, env: Env, variant: Variant, run: int, *, map_seconds: float) -> dict[str, Any]:
     """One run of one variant: cold load (fresh context), warm reload, then the track workloads."""
-    context, page, guard, errors = open_page(browser, env, variant, instrument)
+    probe = Probe(browser, env, variant)
+    page = probe.page
+    tracer = Tracer(browser, env.trace)
     result: dict[str, Any] = {}
     try:
-        page.goto(env.sink.url + variant.path)
-        result["cold"] = load_metrics(page, variant)
-        page.reload()
-        result["warm"] = load_metrics(page, variant)
+        result["cold"] = load_metrics(page, variant, tracer, lambda: page.goto(env.sink.url + variant.path))
+        result["warm"] = load_metrics(page, variant, tracer, page.reload)
         if variant.delivery is not None:
-            result.update(track_workloads(page, env, variant, run, args))
-        if variant.key == "cio" and args.map_seconds > 0:
-            result["pyodide_rate"] = pyodide_rate(page, args.map_seconds)
+            result.update(track_workloads(page, env, variant, run, tracer))
+        if variant.key == "cio" and map_seconds > 0:
+            result["pyodide_rate"] = pyodide_rate(page, map_seconds)
         page.evaluate("0")  # one more round trip: lets Playwright hand over console events still queued
     except Exception as exc:  # keep the other runs: one failed run is reported, not fatal
         result["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     finally:
-        context.close()
-    result["blocked"] = list(guard.blocked)
-    result["errors"] = errors
+        if tracer.active:
+            tracer.stop()
+        result.update(probe.close())
+    result["errors"] = probe.errors
     return result
 
 
@@ -617,38 +700,42 @@ def measure(browser: Any, env: Env, variant: Variant, run: int, instrument: str,
 
 #: (bucket, predicate on a JS frame), by priority: the first bucket any frame of a sample's stack matches wins.
 PROFILE_BUCKETS: list[tuple[str, Callable[[str, str], bool]]] = [
-    ("pyimport('cio_browser.browser')", lambda fn, url: fn == "pyimport"),
-    ("install wheels (loadPackage)", lambda fn, url: fn in ("installPackage", "loadPackageInner", "loadDylibs",
+    ("pyimport (cio_browser.browser; bare page: cio_browser)", lambda fn, url: fn == "pyimport"),
+    ("unpack the cio_browser wheel after a snapshot restore (unpackArchive)", lambda fn, url: fn == "unpackArchive"),
+    ("install wheels (loadPackage)", lambda fn, url: fn in ("installPackage", "loadPackageInner",
                                                              "downloadAndInstall")),
+    ("link Pyodide's shared libraries (loadDylibs)", lambda fn, url: fn == "loadDylibs"),
     ("Python interpreter start (callMain)", lambda fn, url: fn == "callMain"),
     ("Pyodide bootstrap: stdlib + pyodide imports (finalizeBootstrap)",
      lambda fn, url: fn == "API.finalizeBootstrap"),
-    ("wasm instantiate (receiveInstance)", lambda fn, url: fn in ("receiveInstance", "instantiateAsync")),
+    ("wasm instantiate, snapshot restore (receiveInstance)",
+     lambda fn, url: fn in ("receiveInstance", "instantiateAsync")),
     ("browser.start + loader glue (cio-browser.js)", lambda fn, url: url.endswith("/cio-browser.js")),
     ("analytics.js 2.0", lambda fn, url: "/analytics-next-" in url or url.endswith("/test-setup.js")),
     ("other Pyodide JS (module evaluation, loader)", lambda fn, url: "/pyodide-" in url),
     ("garbage collection", lambda fn, url: fn == "(garbage collector)"),
-    ("no JS frame: parse/compile JS, lazy wasm compile, layout", lambda fn, url: fn == "(program)"),
+    ("native, no JS on the stack: JS parse/compile, wasm compile, gzip inflate (DecompressionStream), copies",
+     lambda fn, url: fn == "(program)"),
 ]
 
 
-def profile_cold_load(browser: Any, env: Env, variant: Variant, instrument: str) -> dict[str, Any]:
+def profile_cold_load(browser: Any, env: Env, variant: Variant) -> dict[str, Any]:
     """One cold load under the V8 sampling profiler: main-thread time per boot bucket until ready + 1 s."""
-    context, page, guard, errors = open_page(browser, env, variant, instrument)
+    probe = Probe(browser, env, variant)
     try:
-        cdp = context.new_cdp_session(page)
+        cdp = probe.context.new_cdp_session(probe.page)
         cdp.send("Profiler.enable")
         cdp.send("Profiler.setSamplingInterval", {"interval": 500})
         cdp.send("Profiler.start")
-        page.goto(env.sink.url + variant.path)
-        ready = wait_ready(page, variant.ready_mark)
+        probe.page.goto(env.sink.url + variant.path)
+        ready = wait_ready(probe.page, variant.ready_mark)
         profile = cdp.send("Profiler.stop")["profile"]
-        longtasks = page.evaluate("() => window.__bench.longtasks")
     finally:
-        context.close()
+        leaks = probe.close()
     nodes = {n["id"]: n for n in profile["nodes"]}
     parent = {child: n["id"] for n in profile["nodes"] for child in n.get("children", [])}
     buckets: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
     for sample, delta in zip(profile["samples"], profile["timeDeltas"], strict=True):
         frames = []
         node: int | None = sample
@@ -657,13 +744,16 @@ def profile_cold_load(browser: Any, env: Env, variant: Variant, instrument: str)
             if not frame["functionName"].startswith("wasm-function"):
                 frames.append((frame["functionName"], frame["url"]))
             node = parent.get(node)
-        if frames and frames[0][0] == "(idle)":
+        if frames and frames[0][0] in ("(idle)", "(root)"):
             continue
         bucket = next((name for name, match in PROFILE_BUCKETS if any(match(fn, url) for fn, url in frames)),
                       "other")
         buckets[bucket] += delta / 1000.0
-    return {"ready": ready, "buckets": dict(buckets), "longtasks": longtasks, "blocked": guard.blocked,
-            "errors": errors}
+        for fn, url in set(frames):
+            if fn not in ("(root)", "(program)", "js-to-wasm", "wasm-to-js", ""):
+                inclusive[f"{fn} ({_path(url).rsplit('/', 1)[-1] or 'native'})"] += delta / 1000.0
+    return {"ready": ready, "buckets": dict(buckets), "inclusive": dict(inclusive.most_common(15)),
+            "errors": probe.errors, **leaks}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -770,6 +860,21 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
             cells.append(f"{mine / base:.2f}" if v.cio and mine is not None and base else "—")
         return f"| {label} | " + " | ".join(cells) + " |"
 
+    def mode_row() -> str:
+        cells = []
+        for v in variants:
+            modes = Counter(f"{r[w].get('boot_mode')}" for r in ok[v.key] for w in ("cold", "warm")) if v.cio else {}
+            cells.append(", ".join(f"{m} ×{c}" for m, c in modes.items()) or "—")
+        return "| loader boot path, cold + warm loads (`cioBrowser.bootMode`) | " + " | ".join(cells) + " |"
+
+    def pair_row(label: str, first: str, second: str) -> str:
+        cells = []
+        for v in variants:
+            a = median(vals(v.key, lambda r: r["cold"][first]))
+            b = median(vals(v.key, lambda r: r["cold"].get(second)))
+            cells.append(f"{fmt_num(a)} / {fmt_num(b)}")
+        return f"| {label} | " + " | ".join(cells) + " |"
+
     def has_endpoint(v: Variant) -> bool:
         return v.delivery in ("sink", "collector")
 
@@ -792,16 +897,21 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
         row("navigation → load event, cold", lambda r: r["cold"]["load"], fmt_ms),
         row("**navigation → plugin ready, cold** (min–max)", lambda r: r["cold"]["ready"], fmt_ms, spread=True),
         row("**navigation → plugin ready, warm** (min–max)", lambda r: r["warm"]["ready"], fmt_ms, spread=True),
+        mode_row(),
         ratio_row("ready ÷ bare loadPyodide+import, cold (target ≤ 0.5)", "cold", bare_cold),
         ratio_row("ready ÷ bare loadPyodide+import, warm (target ≤ 0.5)", "warm", bare_warm),
-        row("long-task total during load (to ready + 1 s), cold", lambda r: r["cold"]["lt_total"], fmt_ms),
-        row("… longest single long task, cold", lambda r: r["cold"]["lt_max"], fmt_ms),
-        row("… number of long tasks, cold", lambda r: r["cold"]["lt_count"], fmt_num),
-        row("long-task total during load, warm", lambda r: r["warm"]["lt_total"], fmt_ms),
-        row("… longest single long task, warm", lambda r: r["warm"]["lt_max"], fmt_ms),
-        row(f"long-task total during {meta['events']:,} track() calls (to all received + 0.5 s)",
+        row("long-task total during load (to ready + 1 s), cold — `longtask` observer",
+            lambda r: r["cold"]["lt_total"], fmt_ms),
+        row("… same window, Chromium trace (main-thread tasks > 50 ms)", lambda r: r["cold"].get("tr_total"), fmt_ms),
+        row("… longest single task, cold (trace)", lambda r: r["cold"].get("tr_max"), fmt_ms),
+        pair_row("… number of long tasks, cold (observer / trace)", "lt_count", "tr_count"),
+        row("long-task total during load, warm — `longtask` observer", lambda r: r["warm"]["lt_total"], fmt_ms),
+        row("… same window, Chromium trace", lambda r: r["warm"].get("tr_total"), fmt_ms),
+        row("… longest single task, warm (trace)", lambda r: r["warm"].get("tr_max"), fmt_ms),
+        row(f"long-task total during {meta['events']:,} track() calls (to all received + 0.5 s) — observer",
             lambda r: r["burst_lt_total"], fmt_ms, only=has_workload),
-        row("… longest single long task", lambda r: r["burst_lt_max"], fmt_ms, only=has_workload),
+        row("… same window, Chromium trace", lambda r: r.get("burst_tr_total"), fmt_ms, only=has_workload),
+        row("… longest single task (trace)", lambda r: r.get("burst_tr_max"), fmt_ms, only=has_workload),
         row(f"{meta['events']:,} track() calls: the synchronous loop itself", lambda r: r["loop_ms"], fmt_ms,
             only=has_workload),
         row(f"{meta['events']:,} track() promises all resolved after", lambda r: r["resolved_ms"], fmt_ms,
@@ -845,7 +955,8 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
     phase_keys = [v for v in variants if v.cio or v.key == "bare"]
     if phase_keys:
         lines += ["## Where the main thread is blocked while cio_browser boots (cold, median of runs)", "",
-                  "Long-task time inside each phase (a long task that spans a boundary is split at the mark). "
+                  "Long-task time inside each phase, from the Chromium trace (main-thread tasks > 50 ms; the "
+                  "`longtask` observer where tracing was off). A task that spans a boundary is split at it. "
                   "Phase boundaries: `manifest.json` request start (boot starts), `pyodide.asm.wasm` response end, "
                   "the loader's marks `cio-browser:runtime`, `:imported`, `:ready` (bare page: `bench:runtime`, "
                   "`bench:ready`).", "",
@@ -867,32 +978,43 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
         lines.append("")
         lines += median_run_tasks(ok, variants)
 
-    profile = meta.get("profile")
-    if profile:
+    titles = {v.key: v.title for v in VARIANTS}
+    for key, profile in meta.get("profiles", {}).items():
         total = sum(profile["buckets"].values())
-        lines += ["## What the blocked time is made of (one extra cold load of (a) under the V8 sampling profiler)",
-                  "",
-                  f"Non-idle main-thread time from navigation to ready + 1 s, bucketed by the JS frames on the stack "
-                  f"(Pyodide's wasm has no function names). The profiler slows the page down (ready took "
-                  f"{fmt_ms(profile['ready'])} in this load), so read the shares, not the absolute numbers.", "",
+        lines += [f"## What the blocked time is made of: one extra cold load of {titles[key]} under the V8 "
+                  "sampling profiler", "",
+                  "Non-idle main-thread time from navigation to ready + 1 s, bucketed by the JS frames on the stack "
+                  "(Pyodide's wasm has no function names, so wasm time goes to the JS function that called it). "
+                  f"The profiler slows the page down (ready took {fmt_ms(profile['ready'])} in this load): read the "
+                  "shares, not the absolute numbers.", "",
                   "| bucket | main-thread time | share |", "|---|---|---|"]
         for name, ms in sorted(profile["buckets"].items(), key=lambda kv: -kv[1]):
             lines.append(f"| {name} | {fmt_ms(ms)} | {100 * ms / total:.0f}% |")
-        lines += [f"| total | {fmt_ms(total)} | |", ""]
+        lines += [f"| total | {fmt_ms(total)} | |", "",
+                  "Top JS functions by inclusive time (wasm callees included): "
+                  + "; ".join(f"{name} {fmt_ms(ms)}" for name, ms in list(profile["inclusive"].items())[:10]), ""]
 
     # Offline guard, errors, failed runs.
-    lines += ["## Offline guard, console errors, failed runs", ""]
+    lines += ["## Offline guard, console errors, failed runs", "",
+              "Refused = reached the black-hole proxy (page or browser), page = requests the page itself made to a "
+              "URL that is not 127.0.0.1 (seen by Playwright).", ""]
+    if meta.get("startup_blocked"):
+        lines.append("- **Chromium itself, at start-up (during the unmeasured warm-up load)** — refused: "
+                     + ", ".join(sorted(set(meta["startup_blocked"]))))
     for v in variants:
-        blocked = sorted({u for r in results[v.key] for u in r.get("blocked", [])})
+        refused = sorted({u for r in results[v.key] for u in r.get("blocked", [])})
+        page_urls = sorted({u for r in results[v.key] for u in r.get("not_local", [])})
         errors = Counter(e[:160] for r in results[v.key] for e in r.get("errors", []))
         failed = [r["error"] for r in results[v.key] if "error" in r]
         lost = sum(r.get("burst_missing", 0) for r in ok[v.key])
         dups = sum(r.get("burst_duplicates", 0) for r in ok[v.key])
-        paths = Counter()
+        paths: Counter[str] = Counter()
         for r in ok[v.key]:
             paths.update(r.get("burst_paths", {}))
         parts = [f"{len(ok[v.key])}/{len(results[v.key])} runs ok",
-                 f"blocked non-local requests: {len(blocked)}" + (f" ({', '.join(blocked[:5])})" if blocked else "")]
+                 f"refused: {len(refused)}" + (f" ({', '.join(refused[:4])})" if refused else ""),
+                 f"page requests not to 127.0.0.1: {len(page_urls)}"
+                 + (f" ({', '.join(page_urls[:4])})" if page_urls else "")]
         if v.delivery in ("sink", "collector"):
             parts.append(f"events lost/duplicated in bursts: {lost}/{dups}")
             parts.append("burst requests by endpoint: " + ", ".join(f"{k} ×{c}" for k, c in paths.most_common()))
@@ -901,8 +1023,10 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
         if failed:
             parts.append("failed runs: " + "; ".join(failed))
         lines.append(f"- **{v.title}** — " + "; ".join(parts))
-    if profile and (profile["blocked"] or profile["errors"]):
-        lines.append(f"- profiled load: blocked {profile['blocked']}, errors {profile['errors'][:3]}")
+    for key, profile in meta.get("profiles", {}).items():
+        if profile["blocked"] or profile["not_local"] or profile["errors"]:
+            lines.append(f"- profiled load of {titles[key]}: refused {profile['blocked']}, "
+                         f"page {profile['not_local']}, errors {profile['errors'][:3]}")
     lines.append("")
 
     lines += ["## Machine and versions", "", *meta["machine"], "",
@@ -911,28 +1035,32 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
 
 
 def median_run_tasks(ok: dict[str, list[dict[str, Any]]], variants: list[Variant]) -> list[str]:
-    """The long tasks of the median cold run of (a), with the long-animation-frame script attribution."""
+    """The long tasks of the median cold run of (a): phase, whether the page's observer saw them, and the
+    long-animation-frame attribution (which callback started the task) when there is one."""
     runs = ok.get("cio") or []
     if not runs or not any(v.key == "cio" for v in variants):
         return []
     runs = sorted(runs, key=lambda r: r["cold"]["ready"])
     run = runs[len(runs) // 2]["cold"]
+    traced = run.get("trace_tasks")
+    tasks = traced if traced is not None else run["longtasks"]
     phases = run.get("phases", [])
-    lines = [f"Long tasks of the median cold run of (a) (ready at {fmt_ms(run['ready'])}); the script column is the "
-             "long-animation-frame attribution (what callback started the task):", "",
-             "| starts at | duration | phase(s) | script that started it |", "|---|---|---|---|"]
-    for task in sorted(run["longtasks"], key=lambda t: t["start"]):
+    lines = [f"Long tasks of the median cold run of (a) (ready at {fmt_ms(run['ready'])}), "
+             f"from the {'Chromium trace' if traced is not None else '`longtask` observer'}:", "",
+             "| starts at | duration | phase(s) | `longtask` observer saw it | script that started it (LoAF) |",
+             "|---|---|---|---|---|"]
+    for task in sorted(tasks, key=lambda t: t["start"]):
         start, end = task["start"], task["start"] + task["duration"]
-        if start > run["ready"] + AFTER_READY_MS:
+        if start > run["ready"] + AFTER_READY_MS or end < 0:
             continue
         names = [name.split(" ", 1)[0].rstrip(".") for name, lo, hi, _ in phases if overlap(start, end, lo, hi) > 0]
-        loaf = next((f for f in run["loafs"] if abs(f["start"] - start) < 1.0), None)
-        scripts = []
-        for s in (loaf or {}).get("scripts", []):
-            scripts.append(f"{s['invoker']} in {_path(s['source']).rsplit('/', 1)[-1] or '?'} "
-                           f"({fmt_ms(s['duration'])})")
-        what = "; ".join(scripts) or ("no script (browser-internal work)" if loaf else "—")
-        lines.append(f"| {fmt_ms(start)} | {fmt_ms(task['duration'])} | {', '.join(names) or '—'} | {what} |")
+        seen = next((t for t in run["longtasks"] if abs(t["start"] - start) < 2.0), None)
+        loaf = next((f for f in run["loafs"] if abs(f["start"] - start) < 2.0), None)
+        scripts = [f"{s['invoker']} in {_path(s['source']).rsplit('/', 1)[-1] or '?'} ({fmt_ms(s['duration'])})"
+                   for s in (loaf or {}).get("scripts", [])]
+        what = "; ".join(scripts) or ("no script (browser-internal work or wasm/microtasks)" if loaf else "—")
+        saw = f"yes ({fmt_ms(seen['duration'])})" if seen else "**no**"
+        lines.append(f"| {fmt_ms(start)} | {fmt_ms(task['duration'])} | {', '.join(names) or '—'} | {saw} | {what} |")
     lines.append("")
     return lines
 
@@ -942,11 +1070,18 @@ METHOD_NOTES = [
     "variant's ready mark + 1 s, read the page's own performance timeline; reload (warm) and read it again; then "
     "the track workloads on the warm page. Variants are interleaved run by run; one unmeasured cold load of (a') "
     "warms the OS file cache first.",
-    "- Served by cio_browser's Sink from `bench/.cache/site` (gzip, `immutable` for /vendor/, ETag revalidation "
-    "elsewhere), after every file was compressed once. Bytes = `transferSize` of the document and every resource "
-    "that started before ready + 1 s (headers included).",
-    "- Long tasks: `PerformanceObserver({type: 'longtask', buffered: true})` installed by an init script; totals are "
-    "clipped to the window. Long animation frames are recorded only to name the script behind each long task.",
+    "- Served by cio_browser's Sink from a fresh `build.py` of the work tree in a temporary folder (gzip, "
+    "`immutable` for /vendor/, ETag revalidation elsewhere), after every file was compressed once. "
+    "Bytes = `transferSize` of the document and every resource that started before ready + 1 s (headers "
+    "included).",
+    "- Long tasks: `PerformanceObserver({type: 'longtask', buffered: true})` installed by an init script, and a "
+    "Chromium trace of the same load (`RunTask` > 50 ms on the page's main thread, clock aligned through the ready "
+    "mark); totals are clipped to the window. Long animation frames only name the script behind a task. Tracing "
+    "costs a little time itself; `--no-trace` turns it off.",
+    "- Network guard: Chromium runs with `--proxy-server` pointing at a local black-hole proxy and "
+    "`--proxy-bypass-list=127.0.0.1` (in addition to the flags of tests/browser/conftest.py), so anything not for "
+    "127.0.0.1 is refused and recorded there; page requests are also matched against `NOT_LOCAL`. Playwright routes "
+    "are not used: they disable the HTTP cache and would make warm loads cold.",
     "- (a) cio_browser sends to the Sink on the page's own origin (`endpoint` = sink URL, batching on, "
     "batchSize 50, flushInterval 0): no CORS preflight. (b) sends to `bench/endpoint.py` on another port "
     "(text/plain simple requests: no preflight either), default `standard` delivery (one request per event), "
@@ -985,6 +1120,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--site", type=Path, help="use this built site (e.g. dist) instead of building the tree")
     parser.add_argument("--cdp-version", help=f"{CDP_PACKAGE} version (default: the registry's latest)")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled diagnostic load")
+    parser.add_argument("--no-trace", action="store_true", help="do not trace loads and bursts (observer only)")
     args = parser.parse_args(argv)
     known = {v.key for v in VARIANTS}
     chosen = [k.strip() for k in args.variants.split(",") if k.strip()]
@@ -997,70 +1133,87 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_all(args: argparse.Namespace, site: Path, manifest: dict[str, Any], cdp_version: str) -> dict[str, Any]:
+    """Start the servers and the browser, run every variant ``args.runs`` times (interleaved), profile, and
+    return ``{"meta": …, "results": {variant: [run, …]}}``."""
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set CIO_BROWSER_CHROMIUM")
-    started = time.monotonic()
-    load_before = _load_average()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    cdp_version, tarball = fetch_cdp(args.cdp_version)
-    manifest = prepare_site(args.site, cdp_version, tarball, quiet=False)
-    instrument = (PAGES / "instrument.js").read_text()
     variants: list[Variant] = args.variant_list
+    by_key = {v.key: v for v in VARIANTS}
     results: dict[str, list[dict[str, Any]]] = {v.key: [] for v in variants}
-    meta: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
-        "runs": args.runs, "events": args.events, "paced": args.paced, "load_before": load_before,
-    }
-
-    sink = Sink(root=str(SITE), site_id=SITE_ID, api_key=API_KEY, port=0, share_file_cache=True).start()
+    meta: dict[str, Any] = {"profiles": {}}
+    sink = Sink(root=str(site), site_id=SITE_ID, api_key=API_KEY, port=0, share_file_cache=True).start()
     collector = Collector().start()
-    env = Env(sink, collector, cdp_version)
+    blackhole = Blackhole().start()
+    env = Env(sink, collector, blackhole, cdp_version, (PAGES / "instrument.js").read_text(),
+              trace=not args.no_trace, args=args)
     try:
-        prewarm(sink)
+        prewarm(sink, site)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + blackhole.chromium_args)
             try:
-                by_key = {v.key: v for v in VARIANTS}
                 print("warm-up load (not measured) …", file=sys.stderr, flush=True)
-                measure(browser, env, by_key["cio-eager"], -1, instrument,
-                        argparse.Namespace(**{**vars(args), "map_seconds": 0}))
+                warmup = measure(browser, env, by_key["cio-eager"], -1, map_seconds=0)
+                meta["startup_blocked"] = warmup.get("blocked", [])
                 for run in range(args.runs):
                     order = variants[run % len(variants):] + variants[:run % len(variants)]
                     for variant in order:
                         t0 = time.monotonic()
-                        result = measure(browser, env, variant, run, instrument, args)
+                        result = measure(browser, env, variant, run, map_seconds=args.map_seconds)
                         results[variant.key].append(result)
                         status = result.get("error") or (
-                            f"cold ready {fmt_ms(result['cold']['ready'])}, warm {fmt_ms(result['warm']['ready'])}")
+                            f"cold ready {fmt_ms(result['cold']['ready'])}, warm {fmt_ms(result['warm']['ready'])}"
+                            + (f", boot {result['cold'].get('boot_mode')}" if variant.cio else ""))
                         print(f"run {run + 1}/{args.runs} {variant.key:9s} {status} "
                               f"[{time.monotonic() - t0:.1f} s]", file=sys.stderr, flush=True)
-                if not args.no_profile and "cio" in results:
-                    print("profiled diagnostic load of (a) …", file=sys.stderr, flush=True)
+                for key in ("cio", "bare"):
+                    if args.no_profile or key not in results:
+                        continue
+                    print(f"profiled diagnostic load of {key} …", file=sys.stderr, flush=True)
                     try:
-                        meta["profile"] = profile_cold_load(browser, env, by_key["cio"], instrument)
+                        meta["profiles"][key] = profile_cold_load(browser, env, by_key[key])
                     except Exception as exc:  # diagnostic only: the report stands without it
                         print(f"profiled load failed: {exc}", file=sys.stderr)
                 meta["machine"] = machine_info(browser.version, manifest, cdp_version)
             finally:
                 browser.close()
     finally:
+        blackhole.stop()
         collector.stop()
         sink.stop()
+    return {"meta": meta, "results": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set CIO_BROWSER_CHROMIUM")
+    started = time.monotonic()
+    load_before = _load_average()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cdp_version, tarball = fetch_cdp(args.cdp_version)
+    site_dir = Path(tempfile.mkdtemp(prefix="cio-bench-site-"))
+    try:
+        manifest = prepare_site(site_dir, args.site, cdp_version, tarball)
+        data = run_all(args, site_dir, manifest, cdp_version)
+    finally:
+        shutil.rmtree(site_dir, ignore_errors=True)
+    meta = data["meta"]
     if args.map_seconds > 0:
         meta["cpython_rate"] = cpython_rate(args.map_seconds)
-    meta["load_after"] = _load_average()
-    meta["elapsed"] = time.monotonic() - started
-    report = build_report(results, variants, meta)
+    meta.update({
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
+        "runs": args.runs, "events": args.events, "paced": args.paced,
+        "load_before": load_before, "load_after": _load_average(), "elapsed": time.monotonic() - started,
+    })
+    report = build_report(data["results"], args.variant_list, meta)
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report + "\n")
-    (args.out.with_suffix(".json")).write_text(json.dumps({"meta": meta, "results": results}, default=str) + "\n")
-    print(f"\nwritten to {args.out} (raw data: {args.out.with_suffix('.json')})", file=sys.stderr)
+    raw = args.out.with_suffix(".json")
+    raw.write_text(json.dumps(data, default=str) + "\n")
+    print(f"\nwritten to {args.out} (raw data: {raw})", file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -22,7 +23,9 @@ def make(storage=None, leader=True, **extra):
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run on a fresh loop in its own thread: Playwright's sync API may own this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def sent_ids(ports):
