@@ -1000,9 +1000,9 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
               "URL that is not 127.0.0.1 (seen by Playwright).", ""]
     if meta.get("startup_blocked"):
         lines.append("- **Chromium itself, at start-up (during the unmeasured warm-up load)** — refused: "
-                     + ", ".join(sorted(set(meta["startup_blocked"]))))
+                     + ", ".join(sorted({u.split("?")[0] for u in meta["startup_blocked"]})))
     for v in variants:
-        refused = sorted({u for r in results[v.key] for u in r.get("blocked", [])})
+        refused = sorted({u.split("?")[0] for r in results[v.key] for u in r.get("blocked", [])})
         page_urls = sorted({u for r in results[v.key] for u in r.get("not_local", [])})
         errors = Counter(e[:160] for r in results[v.key] for e in r.get("errors", []))
         failed = [r["error"] for r in results[v.key] if "error" in r]
@@ -1025,7 +1025,7 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
         lines.append(f"- **{v.title}** — " + "; ".join(parts))
     for key, profile in meta.get("profiles", {}).items():
         if profile["blocked"] or profile["not_local"] or profile["errors"]:
-            lines.append(f"- profiled load of {titles[key]}: refused {profile['blocked']}, "
+            lines.append(f"- profiled load of {titles[key]}: refused {[u.split('?')[0] for u in profile['blocked']]}, "
                          f"page {profile['not_local']}, errors {profile['errors'][:3]}")
     lines.append("")
 
@@ -1056,8 +1056,8 @@ def median_run_tasks(ok: dict[str, list[dict[str, Any]]], variants: list[Variant
         names = [name.split(" ", 1)[0].rstrip(".") for name, lo, hi, _ in phases if overlap(start, end, lo, hi) > 0]
         seen = next((t for t in run["longtasks"] if abs(t["start"] - start) < 2.0), None)
         loaf = next((f for f in run["loafs"] if abs(f["start"] - start) < 2.0), None)
-        scripts = [f"{s['invoker']} in {_path(s['source']).rsplit('/', 1)[-1] or '?'} ({fmt_ms(s['duration'])})"
-                   for s in (loaf or {}).get("scripts", [])]
+        scripts = [f"{_path(s['invoker'])} in {_path(s['source']).rsplit('/', 1)[-1] or '?'} "
+                   f"({fmt_ms(s['duration'])})" for s in (loaf or {}).get("scripts", [])]
         what = "; ".join(scripts) or ("no script (browser-internal work or wasm/microtasks)" if loaf else "—")
         saw = f"yes ({fmt_ms(seen['duration'])})" if seen else "**no**"
         lines.append(f"| {fmt_ms(start)} | {fmt_ms(task['duration'])} | {', '.join(names) or '—'} | {saw} | {what} |")

@@ -47,6 +47,7 @@
       fetch('/__sink/reset', { method: 'POST' }).then(function () { seen = 0; reqList.textContent = ''; });
     });
     var seen = 0;
+    var asideSeen = 0;
     function poll() {
       fetch('/__sink/requests').then(function (r) { return r.json(); }).then(function (list) {
         for (; seen < list.length; seen++) {
@@ -55,6 +56,11 @@
         }
       }).catch(function () {}).then(function () { setTimeout(poll, 500); });
       if (window.cioBrowser) {
+        var aside = window.cioBrowser.setAside();
+        for (; asideSeen < aside.length; asideSeen++) {
+          var a = aside[asideSeen];
+          item(callList, 'kept aside (' + a.reason + '): ' + a.label, 'bad', a.message);
+        }
         var s = window.cioBrowser.stats();
         document.getElementById('stats').textContent = 'destination: ' + JSON.stringify(s);
       }
