@@ -17,7 +17,7 @@ from .delivery.engine import Engine, NetworkError, Response, new_key
 from .request import Request
 from .settings import Settings, SettingsError
 
-__all__ = ["BrowserDestination", "install", "start"]
+__all__ = ["BrowserDestination", "MirroredStorage", "install", "start", "start_worker"]
 
 
 class LocalStorage:
@@ -46,17 +46,44 @@ class LocalStorage:
         return sorted(k for k in self._keys(self._ls).to_py() if k.startswith(prefix))
 
 
-class BrowserPorts:
-    """Engine ports backed by the page: fetch, setTimeout, console, navigator.onLine."""
+class MirroredStorage:
+    """Storage for the Web Worker: a copy of the page's keys, with every write posted back to the page.
 
-    def __init__(self) -> None:
+    Workers have no localStorage; the page owns it (it must write events synchronously, before Python is even
+    running). The worker reads its mirror and the page applies the writes in order.
+    """
+
+    def __init__(self, initial: dict[str, str], post: Callable[[dict[str, Any]], None]):
+        self.data = dict(initial)
+        self._post = post
+
+    def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: str) -> bool:
+        self.data[key] = value
+        self._post({"type": "storage", "op": "set", "key": key, "value": value})
+        return True
+
+    def remove(self, key: str) -> None:
+        self.data.pop(key, None)
+        self._post({"type": "storage", "op": "remove", "key": key})
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.data if k.startswith(prefix))
+
+
+class BrowserPorts:
+    """Engine ports backed by the page or worker: fetch, setTimeout, console, navigator.onLine."""
+
+    def __init__(self, storage: Any = None) -> None:
         import js
         from pyodide.ffi import create_once_callable, to_js
 
         self.js = js
         self._to_js = to_js
         self._once = create_once_callable
-        self.storage = LocalStorage()
+        self.storage = storage if storage is not None else LocalStorage()
 
     def now_ms(self) -> float:
         return float(self.js.Date.now())
@@ -123,7 +150,11 @@ class BrowserDestination:
             return  # settings are broken: events stay stored for a page with working settings
         try:
             records = batch.to_py() if hasattr(batch, "to_py") else batch
-            self.engine.accept([(str(k), None if t is None else str(t), bool(m)) for k, t, m in records])
+            records = [(str(k), None if t is None else str(t), bool(m)) for k, t, m in records]
+            storage = self.engine.ports.storage
+            if isinstance(storage, MirroredStorage):  # the page stored these; keep the worker's copy true
+                storage.data.update({k: t for k, t, m in records if t is not None and not m})
+            self.engine.accept(records)
         except Exception as exc:
             self.engine.ports.log("error", f"Customer.io: could not take events ({type(exc).__name__}: {exc})")
 
@@ -137,72 +168,127 @@ class BrowserDestination:
         if self.engine is not None:
             self.engine.kick()
 
+    def leave(self) -> None:
+        if self.engine is not None:
+            self.engine.on_page_leave()
+
+    def mirror(self, key: str, value: str | None) -> None:
+        """Worker mode: another tab changed a key of ours; keep the mirror true and take new events."""
+        if self.engine is None or not isinstance(self.engine.ports.storage, MirroredStorage):
+            return
+        data = self.engine.ports.storage.data
+        if value is None:
+            data.pop(str(key), None)
+        else:
+            data[str(key)] = str(value)
+            if str(key).startswith(self.engine.ns + ":in:"):
+                self.accept([(str(key), str(value), False)])
+
     def stats_json(self) -> str:
         if self.engine is None:
             return json.dumps({"error": self.error})
         return json.dumps(self.engine.stats())
 
     def aside_json(self) -> str:
-        return json.dumps(self.engine.aside if self.engine else [], ensure_ascii=False)
+        return json.dumps(self.engine.set_aside_records() if self.engine else [], ensure_ascii=False)
 
     def clear(self) -> None:
         if self.engine is not None:
             self.engine.clear()
 
 
-def start(settings_json: str, glue: Any = None) -> BrowserDestination:
-    """Boot the destination for this page (called once by the JS glue after Pyodide is ready)."""
+def _parse(settings_json: Any, origin: str) -> Settings:
+    raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
+    endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
+    if isinstance(endpoint, str) and endpoint.startswith("/"):
+        # a path on the page's own origin (a first-party proxy such as "/cio")
+        raw = {**raw, "endpoint": origin + endpoint}
+    return Settings.from_dict(raw)
+
+
+def _make(settings_json: Any, storage: Any = None) -> BrowserDestination:
+    """Settings + engine, or a destination that keeps events but reports its settings error once."""
     import js
-    from pyodide.ffi import create_proxy
 
     try:
-        raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
-        endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
-        if isinstance(endpoint, str) and endpoint.startswith("/"):
-            # a path on the page's own origin (a first-party proxy such as "/cio")
-            raw = {**raw, "endpoint": str(js.location.origin) + endpoint}
-        settings = Settings.from_dict(raw)
+        settings = _parse(settings_json, str(js.location.origin))
     except (SettingsError, ValueError) as exc:
         message = str(exc) if isinstance(exc, SettingsError) else f"Customer.io settings: {exc}"
         js.console.error(message + ". Events are kept in this browser and sent once the settings are fixed.")
         return BrowserDestination(None, None, message)
-    ports = BrowserPorts()
+    ports = BrowserPorts(storage)
     if not settings.enabled:
-        engine = Engine(settings, ports, leader=False)
-        engine.clear()
+        Engine(settings, ports, leader=False).clear()
         return BrowserDestination(settings, None, "disabled")
     has_locks = bool(getattr(js.navigator, "locks", None))
-    engine = Engine(settings, ports, leader=not has_locks)
-    dest = BrowserDestination(settings, engine)
-    prefix = settings.storage_namespace + ":in:"
+    return BrowserDestination(settings, Engine(settings, ports, leader=not has_locks))
+
+
+def _listen(dest: BrowserDestination, target: Any, name: str, fn: Callable[[Any], Any]) -> None:
+    from pyodide.ffi import create_proxy
+
+    proxy = create_proxy(fn)
+    dest._proxies.append(proxy)
+    target.addEventListener(name, proxy)
+
+
+def _lead(dest: BrowserDestination) -> None:
+    """Deliver only while holding the origin's Web Lock: one tab sends, the next takes over when it closes."""
+    import js
+    from pyodide.ffi import create_proxy
+
+    engine = dest.engine
+    assert engine is not None
+    if not getattr(js.navigator, "locks", None):
+        engine.resume()
+        return
+
+    def hold(lock: Any) -> Any:
+        engine.become_leader()
+        return js.Promise.new(create_proxy(lambda resolve, reject: None))  # held until the page goes away
+
+    proxy = create_proxy(hold)
+    dest._proxies.append(proxy)
+    js.navigator.locks.request(engine.ns + ":sender", proxy)
+
+
+def start(settings_json: str, glue: Any = None) -> BrowserDestination:
+    """Boot the destination on the page's main thread (called once by the JS glue after Pyodide is ready)."""
+    import js
+
+    dest = _make(settings_json)
+    engine = dest.engine
+    if engine is None:
+        return dest
+    prefix = engine.ns + ":in:"
 
     def on_storage(ev: Any) -> None:
         key = ev.key
         if engine.leader and key is not None and str(key).startswith(prefix) and ev.newValue is not None:
             engine.accept([(str(key), str(ev.newValue), False)])
 
-    listeners = {
-        "storage": on_storage,
-        "online": lambda ev: engine.kick(),
-        "pagehide": lambda ev: engine.on_page_leave(),
-        "visibilitychange": lambda ev: engine.on_page_leave() if js.document.visibilityState == "hidden" else None,
-    }
-    for name, fn in listeners.items():
-        proxy = create_proxy(fn)
-        dest._proxies.append(proxy)
-        target = js.document if name == "visibilitychange" else js.window
-        target.addEventListener(name, proxy)
-    if has_locks:
-        # One tab per origin delivers; the lock is held until the page goes away, then the next tab gets it.
-        def hold(lock: Any) -> Any:
-            engine.become_leader()
-            return js.Promise.new(create_proxy(lambda resolve, reject: None))
+    _listen(dest, js.window, "storage", on_storage)
+    _listen(dest, js.window, "online", lambda ev: engine.kick())
+    _listen(dest, js.window, "pagehide", lambda ev: engine.on_page_leave())
+    _listen(dest, js.document, "visibilitychange",
+            lambda ev: engine.on_page_leave() if js.document.visibilityState == "hidden" else None)
+    _lead(dest)
+    return dest
 
-        proxy = create_proxy(hold)
-        dest._proxies.append(proxy)
-        js.navigator.locks.request(settings.storage_namespace + ":sender", proxy)
-    else:
-        engine.resume()
+
+def start_worker(settings_json: str, storage_json: str, post: Any) -> BrowserDestination:
+    """Boot the destination inside a Web Worker; ``post`` sends storage writes back to the page."""
+    import js
+    from pyodide.ffi import to_js
+
+    def send(message: dict[str, Any]) -> None:
+        post(to_js(message, dict_converter=js.Object.fromEntries))
+
+    dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send))
+    if dest.engine is not None:
+        engine = dest.engine
+        _listen(dest, js.self, "online", lambda ev: engine.kick())
+        _lead(dest)
     return dest
 
 

@@ -50,7 +50,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 _MODES = ("actions", "classic")
-_BOOTS = ("idle", "eager")
+_BOOTS = ("idle", "eager", "worker")
 
 
 def region_code(value: Any) -> str | None:

@@ -67,7 +67,7 @@
         '-' + Math.random().toString(36).slice(2, 8);
       try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); }
       pending.push(key);
-      if (engine && !handoff) handoff = setTimeout(flushHandoff, 0);
+      if (api.bootMs && !handoff) handoff = setTimeout(flushHandoff, 0);
     } catch (err) {
       console.error('Customer.io: could not keep a ' + (ctx && ctx.event && ctx.event.type) + ' event: ' + err.message);
     }
@@ -76,7 +76,7 @@
 
   function flushHandoff() {
     handoff = null;
-    if (!engine || !pending.length) return;
+    if (!api.bootMs || !pending.length) return;
     var batch = pending.map(function (k) { return [k, memory.has(k) ? memory.get(k) : localStorage.getItem(k), memory.has(k)]; });
     pending = [];
     batch.forEach(function (b) { memory.delete(b[0]); });
@@ -91,64 +91,86 @@
     track: keep, identify: keep, page: keep, screen: keep, group: keep, alias: keep
   };
 
-  async function boot() {
-    var t0 = performance.now();
-    var manifest = await (await fetch(new URL('manifest.json', base))).json();
-    var pyodideURL = new URL(manifest.pyodide, base).href;
-    var mod = await import(pyodideURL + 'pyodide.mjs');
-    var wheelURLs = (manifest.boot_wheels || ['cio_browser']).map(function (w) {
-      return new URL(manifest.wheels[w], base).href;
-    });
-    var quiet = { stdout: function () {}, stderr: function (m) { console.warn('Customer.io (python): ' + m); } };
-    var py = null;
-    if (manifest.snapshot && window.DecompressionStream) {
-      // Restore a memory snapshot of a booted interpreter with cio_browser imported (made by build.py): much
-      // faster than starting Python. Files are not in snapshots, so the wheel is unpacked again (85 KB).
-      try {
-        var snapshot = fetch(new URL(manifest.snapshot, base)).then(function (r) {
-          if (!r.ok) throw new Error('snapshot HTTP ' + r.status);
-          return new Response(r.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
-        });
-        var wheel = fetch(new URL(manifest.wheels.cio_browser, base)).then(function (r) { return r.arrayBuffer(); });
-        py = await mod.loadPyodide(Object.assign({ indexURL: pyodideURL, _loadSnapshot: snapshot }, quiet));
-        py.unpackArchive(await wheel, 'wheel', { extractDir: manifest.site_packages });
-        api.bootMode = 'snapshot';
-      } catch (err) {
-        console.warn('Customer.io: memory snapshot not used (' + err.message + '); starting Python normally.');
-        py = null;
-      }
-    }
-    if (!py) {
-      // Wheels are fetched while the runtime starts; failures only log, so the import below is the real check.
-      py = await mod.loadPyodide(Object.assign({ indexURL: pyodideURL, packages: wheelURLs }, quiet));
-      api.bootMode = 'start';
-    }
-    performance.mark('cio-browser:runtime');
-    var browser = py.pyimport('cio_browser.browser');   // raises (loudly) if a wheel failed to load
-    performance.mark('cio-browser:imported');
-    engine = browser.start(JSON.stringify(settings), glue);
-    var ms = performance.now() - t0;
+  function started(bootMs, mode) {
+    api.bootMs = bootMs;
+    api.bootMode = mode;
     performance.mark('cio-browser:ready');
-    api.bootMs = ms;
-    api.pyodide = py;   // for tests and debugging: the same Python the destination runs in
     flushHandoff();
     readyResolve(api);
-    window.dispatchEvent(new CustomEvent('cio-browser:ready', { detail: { bootMs: ms } }));
+    window.dispatchEvent(new CustomEvent('cio-browser:ready', { detail: { bootMs: bootMs, mode: mode } }));
   }
 
-  // What Python needs from this page and cannot reach itself: the keys this page could not persist.
-  var glue = { memoryKeys: function () { return Array.from(memory.keys()); } };
+  // boot "idle" / "eager": Python runs on this page's main thread.
+  async function bootHere() {
+    var t0 = performance.now();
+    var boot = await import(new URL('cio-boot.mjs', base).href);
+    var r = await boot.bootPython(base);
+    api.pyodide = r.py;   // for tests and debugging: the same Python the destination runs in
+    performance.mark('cio-browser:runtime');
+    var browser = r.py.pyimport('cio_browser.browser');   // raises (loudly) if the wheel failed to load
+    performance.mark('cio-browser:imported');
+    var dest = browser.start(JSON.stringify(settings), null);
+    engine = {
+      accept: function (batch) { dest.accept(batch); },
+      call: function (method) { return Promise.resolve(dest[method]()).then(String); }
+    };
+    started(performance.now() - t0, r.mode);
+  }
+
+  // boot "worker": Python runs in a Web Worker; this page keeps localStorage in step with it (workers have none).
+  async function bootWorker() {
+    var t0 = performance.now();
+    var worker = new Worker(new URL('cio-worker.mjs', base), { type: 'module' });
+    var calls = new Map();
+    var nextId = 0;
+    var stored = {};
+    Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + ':') === 0) stored[k] = localStorage.getItem(k); });
+    worker.onmessage = function (e) {
+      var m = e.data;
+      if (m.type === 'storage') {
+        try {
+          if (m.op === 'set') localStorage.setItem(m.key, m.value); else localStorage.removeItem(m.key);
+        } catch (err) { /* quota: the worker still holds the record */ }
+      } else if (m.type === 'reply') {
+        var c = calls.get(m.id);
+        calls.delete(m.id);
+        if (m.error) c.reject(new Error(m.error)); else c.resolve(m.value);
+      } else if (m.type === 'ready') {
+        started(performance.now() - t0, 'worker-' + m.bootMode);
+      } else if (m.type === 'failed') {
+        console.error('Customer.io: the Python worker failed to start (' + m.message + '); events stay stored.');
+      }
+    };
+    window.addEventListener('storage', function (e) {
+      if (e.key && e.key.indexOf(ns + ':') === 0) worker.postMessage({ type: 'mirror', key: e.key, value: e.newValue });
+    });
+    window.addEventListener('pagehide', function () { engine.call('leave'); });
+    engine = {
+      accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
+      call: function (method) {
+        return new Promise(function (resolve, reject) {
+          var id = nextId++;
+          calls.set(id, { resolve: resolve, reject: reject });
+          worker.postMessage({ type: 'call', id: id, method: method });
+        });
+      }
+    };
+    worker.postMessage({ type: 'init', base: base, settings: settings, storage: stored });
+  }
 
   var api = {
     version: VERSION, plugin: plugin, ready: ready, settings: settings,
-    flush: function () { return ready.then(function () { return engine.flush(); }); },
-    stats: function () { return engine ? JSON.parse(engine.stats_json()) : { booting: true, pending: pending.length }; },
-    setAside: function () { return engine ? JSON.parse(engine.aside_json()) : []; },
+    flush: function () { return ready.then(function () { return engine.call('flush'); }); },
+    stats: function () {
+      if (!api.bootMs) return Promise.resolve({ booting: true, pending: pending.length });
+      return engine.call('stats_json').then(JSON.parse);
+    },
+    setAside: function () { return ready.then(function () { return engine.call('aside_json'); }).then(JSON.parse); },
     optOut: function () {
       try { localStorage.setItem(ns + ':optout', '1'); } catch (e) { /* settings.enabled covers this page */ }
       settings.enabled = false; pending = []; memory.clear();
-      if (engine) engine.clear();
-      else Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + ':in:') === 0) localStorage.removeItem(k); });
+      Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + ':in:') === 0) localStorage.removeItem(k); });
+      return api.bootMs ? engine.call('clear') : Promise.resolve();
     },
     optIn: function () { try { localStorage.removeItem(ns + ':optout'); } catch (e) { /* ignore */ } settings.enabled = true; }
   };
@@ -168,7 +190,7 @@
   }
 
   function start() {
-    boot().catch(function (err) {
+    (settings.boot === 'worker' ? bootWorker() : bootHere()).catch(function (err) {
       console.error('Customer.io: the Python destination failed to start (' + (err && err.message) +
         '); events stay stored and are delivered on a later page.');
     });

@@ -55,14 +55,16 @@
           item(reqList, r.method + ' ' + r.path + '  →  ' + r.status, r.status < 300 ? 'ok' : 'bad', r.body);
         }
       }).catch(function () {}).then(function () { setTimeout(poll, 500); });
-      if (window.cioBrowser) {
-        var aside = window.cioBrowser.setAside();
-        for (; asideSeen < aside.length; asideSeen++) {
-          var a = aside[asideSeen];
-          item(callList, 'kept aside (' + a.reason + '): ' + a.label, 'bad', a.message);
-        }
-        var s = window.cioBrowser.stats();
-        document.getElementById('stats').textContent = 'destination: ' + JSON.stringify(s);
+      if (window.cioBrowser && window.cioBrowser.bootMs) {
+        window.cioBrowser.setAside().then(function (aside) {
+          for (; asideSeen < aside.length; asideSeen++) {
+            var a = aside[asideSeen];
+            item(callList, 'kept aside (' + a.reason + '): ' + a.label, 'bad', a.message);
+          }
+        });
+        window.cioBrowser.stats().then(function (s) {
+          document.getElementById('stats').textContent = 'destination: ' + JSON.stringify(s);
+        });
       }
     }
     poll();

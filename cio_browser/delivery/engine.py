@@ -466,6 +466,18 @@ class Engine:
         self._open.clear()
         self._memory.clear()
 
+    def set_aside_records(self) -> list[dict[str, Any]]:
+        """Everything kept aside on this origin (earlier pages included), oldest first."""
+        records: dict[str, dict[str, Any]] = {}
+        for key in self.ports.storage.keys(self.ns + ":aside:"):
+            try:
+                records[key] = json.loads(self.ports.storage.get(key) or "")
+            except ValueError:
+                continue
+        stored = {(r.get("key"), r.get("index")) for r in records.values()}
+        extra = [r for r in self.aside if (r["key"], r["index"]) not in stored]  # storage was full
+        return sorted([*records.values(), *extra], key=lambda r: (r.get("at") or 0, str(r.get("key"))))
+
     def stats(self) -> dict[str, Any]:
         return {
             **self.counters,

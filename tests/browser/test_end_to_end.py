@@ -58,7 +58,7 @@ def test_identify_track_page_each_send_the_expected_customer_io_request(context,
 def test_events_made_before_python_is_ready_are_delivered_in_order(context, sink):
     page = open_page(context, sink, settings_for(sink), wait=False)
     page.evaluate("() => Promise.all([1,2,3,4,5].map(i => analytics.track('Early ' + i, {i})))")
-    booted = page.evaluate("() => window.cioBrowser.stats().booting === true")
+    booted = page.evaluate("() => window.cioBrowser.stats().then(s => s.booting === true)")
     page.wait_ready()
     entities = sink.wait_for(5)
     assert [e["name"] for e in entities] == [f"Early {i}" for i in range(1, 6)]

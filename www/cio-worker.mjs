@@ -1,0 +1,31 @@
+// Web Worker for boot: "worker": Pyodide, the mapping and delivery run here, off the page's main thread.
+// The page keeps localStorage (workers have none): it sends the stored events in and applies the writes that
+// Python posts back.
+import { bootPython } from './cio-boot.mjs';
+
+let dest = null;
+const early = [];
+
+self.onmessage = (e) => {
+  if (e.data.type === 'init') boot(e.data).catch((err) => self.postMessage({ type: 'failed', message: String(err && err.message) }));
+  else if (dest) handle(e.data);
+  else early.push(e.data);
+};
+
+async function boot(init) {
+  const t0 = performance.now();
+  const { py, mode } = await bootPython(init.base);
+  const browser = py.pyimport('cio_browser.browser');
+  dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg));
+  self.postMessage({ type: 'ready', bootMs: performance.now() - t0, bootMode: mode });
+  early.splice(0).forEach(handle);
+}
+
+function handle(m) {
+  if (m.type === 'events') dest.accept(m.batch);
+  else if (m.type === 'mirror') dest.mirror(m.key, m.value);
+  else if (m.type === 'call') {
+    Promise.resolve(dest[m.method]()).then((value) => self.postMessage({ type: 'reply', id: m.id, value: String(value) }),
+      (err) => self.postMessage({ type: 'reply', id: m.id, error: String(err && err.message) }));
+  }
+}
