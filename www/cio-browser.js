@@ -67,7 +67,7 @@
         '-' + Math.random().toString(36).slice(2, 8);
       try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); }
       pending.push(key);
-      if (api.bootMs && !handoff) handoff = setTimeout(flushHandoff, 0);
+      if (api.bootMs && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
     } catch (err) {
       console.error('Customer.io: could not keep a ' + (ctx && ctx.event && ctx.event.type) + ' event: ' + err.message);
     }

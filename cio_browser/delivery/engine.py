@@ -240,8 +240,7 @@ class Engine:
         if wake is None:
             return
         if wake <= now:
-            self._sending = True
-            self.ports.spawn(self._pump())
+            self._send_next(now)
             return
         if self._timer is not None and self._timer_at is not None and self._timer_at <= wake:
             return
@@ -304,24 +303,25 @@ class Engine:
         s = self.settings
         return Request(p.item.method, s.base_url + p.item.path, s.headers(p.item.body is not None), p.item.body)
 
-    async def _pump(self) -> None:
+    def _send_next(self, now: float) -> None:
+        """Start the next request right here (no task hop before the fetch: latency), finish it in a task."""
+        nxt = self._next_request(self._ready(now), BATCH_BYTES_BUDGET)
+        if nxt is None:
+            return
+        request, batch = nxt
+        for p in batch:
+            p.inflight = True
+        self._sending = True
+        self.ports.spawn(self._finish_send(request, batch, self.ports.send(request, False)))
+
+    async def _finish_send(self, request: Request, batch: list[Pending], answer: Awaitable[Response]) -> None:
         try:
-            while not self.blocked:
-                now = self.ports.now_ms()
-                if self._next_wake(now) is None or self._next_wake(now) > now:
-                    break
-                nxt = self._next_request(self._ready(now), BATCH_BYTES_BUDGET)
-                if nxt is None:
-                    break
-                request, batch = nxt
-                for p in batch:
-                    p.inflight = True
-                await self._complete(request, batch, self.ports.send(request, False))
+            await self._complete(request, batch, answer)
         except Exception as exc:  # never let a bug stop delivery silently
-            self.ports.log("error", f"Customer.io: delivery loop error {type(exc).__name__}: {exc}")
+            self.ports.log("error", f"Customer.io: delivery error {type(exc).__name__}: {exc}")
         finally:
             self._sending = False
-            self._kick()
+            self._kick()  # one request at a time: what arrived meanwhile goes in the next batch
 
     async def _complete(self, request: Request, batch: list[Pending], answer: Awaitable[Response]) -> None:
         self.counters["requests"] += 1

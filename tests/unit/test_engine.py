@@ -36,6 +36,16 @@ def stored_events(ports):
     return ports.storage.keys("cio_browser:v1:s1:in:")
 
 
+def test_the_first_event_goes_at_once_and_later_ones_batch_while_it_is_in_flight():
+    async def go():
+        engine, ports, glue = make()
+        glue.keep(*[track("Burst", f"m-{i}") for i in range(5)])
+        assert len(ports.sent) == 1, "the first request must start before accept() returns"
+        await ports.run()
+        assert [len(b["batch"]) for b in ports.bodies()] == [1, 4]
+    run(go())
+
+
 def test_a_delivered_event_is_sent_in_one_batch_and_removed_from_storage():
     async def go():
         engine, ports, glue = make()
@@ -109,7 +119,10 @@ def test_a_400_for_one_batch_item_sets_that_item_aside_and_delivers_the_rest_onc
         bad = json.dumps({"meta": {"error": "batch item 1: bad"},
                           "errors": [{"batch_index": 1, "field": "identifiers", "message": "must not be empty"}]})
         ports.answer(Response(400, {}, bad))
+        ports.is_online = False  # queue the three so they travel together
         glue.keep(track("A", "m-1"), track("B", "m-2"), track("C", "m-3"))
+        ports.is_online = True
+        engine.kick()
         await ports.run()
         assert sent_ids(ports) == ["m-1", "m-2", "m-3", "m-1", "m-3"]
         aside = engine.aside
@@ -126,7 +139,10 @@ def test_an_unattributed_400_splits_the_batch_to_find_the_culprit():
         engine, ports, glue = make()
         ports.answer(Response(400, {}, '{"meta":{"error":"nope"}}'), 200, Response(400, {}, '{"meta":{"error":"x"}}'),
                      200)
+        ports.is_online = False
         glue.keep(track("A", "m-1"), track("B", "m-2"), track("C", "m-3"))
+        ports.is_online = True
+        engine.kick()
         await ports.run()
         assert [len(b.get("batch", [b])) for b in ports.bodies()] == [3, 1, 1, 1]
         assert [a["label"] for a in engine.aside] == ['track "B" (messageId m-2)']
@@ -181,9 +197,10 @@ def test_an_invalid_event_is_set_aside_with_the_reference_error_and_not_sent():
 def test_a_reload_resumes_stored_events_with_the_same_ids():
     async def go():
         engine, ports, glue = make()
-        ports.answer(503)
+        ports.answer(503, 503)
         glue.keep(track("A", "m-1"), track("B", "m-2"))
         await ports.run()
+        assert len(stored_events(ports)) == 2
         # the page goes away; a new page on the same origin boots over the same storage
         engine2, ports2, _ = make(storage=ports.storage)
         ports2.clock = ports.clock + 10
