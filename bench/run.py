@@ -253,6 +253,8 @@ VARIANTS: list[Variant] = [
     # After "ready" the eager variant runs exactly the same code, so it skips the track workload (saves time).
     Variant("cio-eager", "(a') cio_browser, boot: eager", "/test.html", "cio-browser:ready",
             lambda env: _cio_settings(env, boot="eager"), cio=True),
+    Variant("cio-worker", "(a'') cio_browser, boot: worker", "/test.html", "cio-browser:ready",
+            lambda env: _cio_settings(env, boot="worker"), delivery="sink", cio=True),
     Variant("cdp", "(b) cdp-analytics-browser", "/bench/cdp.html", "bench:ready", lambda env: _cdp_settings(env),
             delivery="collector"),
     Variant("ajs", "analytics.js 2.0 alone", "/bench/ajs.html", "bench:ready",
@@ -971,8 +973,10 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
         for name in names:
             cells = []
             for v in phase_keys:
-                blocked = vals(v.key, lambda r, n=name: next(p[3] for p in r["cold"]["phases"] if p[0] == n))
-                length = vals(v.key, lambda r, n=name: next(p[2] - p[1] for p in r["cold"]["phases"] if p[0] == n))
+                blocked = vals(v.key, lambda r, n=name: next(
+                    (p[3] for p in r["cold"].get("phases", []) if p[0] == n), None))
+                length = vals(v.key, lambda r, n=name: next(
+                    (p[2] - p[1] for p in r["cold"].get("phases", []) if p[0] == n), None))
                 cells.append(f"{fmt_ms(median(blocked))} / {fmt_ms(median(length))}" if blocked else "—")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -1207,12 +1211,12 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs, "events": args.events, "paced": args.paced,
         "load_before": load_before, "load_after": _load_average(), "elapsed": time.monotonic() - started,
     })
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    raw = args.out.with_suffix(".json")
+    raw.write_text(json.dumps(data, default=str) + "\n")  # first, so a report bug never costs the measurements
     report = build_report(data["results"], args.variant_list, meta)
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report + "\n")
-    raw = args.out.with_suffix(".json")
-    raw.write_text(json.dumps(data, default=str) + "\n")
     print(f"\nwritten to {args.out} (raw data: {raw})", file=sys.stderr)
     return 0
 

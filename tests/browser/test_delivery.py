@@ -145,3 +145,5 @@ def test_the_api_key_is_absent_from_storage_console_and_dom(context, sink):
     console = page.console_text()
     assert API_KEY not in storage and API_KEY not in console
     assert API_KEY not in page.evaluate("() => document.body.innerHTML")
+    assert all(API_KEY.encode() not in r.raw for r in sink.requests), "the key leaked into a request body"
+    assert 'track "S1"' in console and "-> POST /api/v2/entity" in console, "debug: true logs each mapping"
