@@ -248,12 +248,12 @@ def _cdp_settings(env: Env) -> str:
 
 
 VARIANTS: list[Variant] = [
-    Variant("cio", "(a) cio_browser, boot: idle (default)", "/test.html", "cio-browser:ready",
-            lambda env: _cio_settings(env), delivery="sink", cio=True),
+    Variant("cio", "(a) cio_browser, boot: idle", "/test.html", "cio-browser:ready",
+            lambda env: _cio_settings(env, boot="idle"), delivery="sink", cio=True),
     # After "ready" the eager variant runs exactly the same code, so it skips the track workload (saves time).
     Variant("cio-eager", "(a') cio_browser, boot: eager", "/test.html", "cio-browser:ready",
             lambda env: _cio_settings(env, boot="eager"), cio=True),
-    Variant("cio-worker", "(a'') cio_browser, boot: worker", "/test.html", "cio-browser:ready",
+    Variant("cio-worker", "(a'') cio_browser, boot: worker (default)", "/test.html", "cio-browser:ready",
             lambda env: _cio_settings(env, boot="worker"), delivery="sink", cio=True),
     Variant("cdp", "(b) cdp-analytics-browser", "/bench/cdp.html", "bench:ready", lambda env: _cdp_settings(env),
             delivery="collector"),

@@ -89,7 +89,7 @@ class Settings:
     max_age_ms: int = DEFAULT_MAX_AGE_MS
     debug: bool = False
     enabled: bool = True
-    boot: str = "idle"
+    boot: str = "worker"
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -151,10 +151,10 @@ class Settings:
         if mode not in _MODES:
             problems.append(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
         out["mode"] = mode if mode in _MODES else "actions"
-        boot = values.get("boot", "idle")
+        boot = values.get("boot", "worker")
         if boot not in _BOOTS:
             problems.append(f"boot must be one of {', '.join(map(repr, _BOOTS))}, got {boot!r}")
-        out["boot"] = boot if boot in _BOOTS else "idle"
+        out["boot"] = boot if boot in _BOOTS else "worker"
 
         subs = values.get("subscriptions")
         if subs is not None:

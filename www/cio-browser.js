@@ -5,8 +5,9 @@
  *   1. registers a destination plugin named exactly "Customer.io" (snippet stub or loaded instance);
  *   2. writes every event to localStorage the moment analytics.js hands it over, then returns
  *      (the site's `await analytics.track()` never waits for Customer.io);
- *   3. boots Pyodide + the cio_browser wheel (after `load`, when the browser is idle) and hands the stored
- *      events to Python, which maps, batches, retries and deletes them once Customer.io accepted them.
+ *   3. boots Pyodide + the cio_browser wheel after `load` (by default in a Web Worker, so the page's main
+ *      thread never runs Python) and hands the stored events to Python, which maps, batches, retries and
+ *      deletes them once Customer.io accepted them.
  *
  * Usage:  <script src="/cio-browser.js" data-settings='{"siteId":"…","apiKey":"…"}'></script>
  * Mapping, delivery, retries and storage bookkeeping live in Python (cio_browser.browser / .delivery).
@@ -144,6 +145,8 @@
     window.addEventListener('storage', function (e) {
       if (e.key && e.key.indexOf(ns + ':') === 0) worker.postMessage({ type: 'mirror', key: e.key, value: e.newValue });
     });
+    // Workers do not reliably see the page's online/offline switch: tell Python when the page is back online.
+    window.addEventListener('online', function () { engine.call('kick'); });
     window.addEventListener('pagehide', function () { engine.call('leave'); });
     engine = {
       accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
@@ -190,12 +193,14 @@
   }
 
   function start() {
-    (settings.boot === 'worker' ? bootWorker() : bootHere()).catch(function (err) {
+    (bootMode === 'worker' ? bootWorker() : bootHere()).catch(function (err) {
       console.error('Customer.io: the Python destination failed to start (' + (err && err.message) +
         '); events stay stored and are delivered on a later page.');
     });
   }
-  if (settings.boot === 'eager') start();
+  // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
+  var bootMode = settings.boot || 'worker';
+  if (bootMode === 'eager') start();
   else if (document.readyState === 'complete') idle(start);
   else window.addEventListener('load', function () { idle(start); }, { once: true });
 

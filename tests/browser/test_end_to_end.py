@@ -89,12 +89,15 @@ def test_boot_restores_the_memory_snapshot_when_the_build_made_one(context, sink
 
     manifest = json.loads((site / "manifest.json").read_text())
     page = open_page(context, sink)
-    assert page.evaluate("() => window.cioBrowser.bootMode") == ("snapshot" if manifest.get("snapshot") else "start")
+    mode = page.evaluate("() => window.cioBrowser.bootMode")
+    assert mode == ("worker-snapshot" if manifest.get("snapshot") else "worker-start")
+    idle = open_page(context, sink, settings_for(sink, boot="idle"))
+    assert idle.evaluate("() => window.cioBrowser.bootMode") == ("snapshot" if manifest.get("snapshot") else "start")
 
 
 def test_a_missing_snapshot_falls_back_to_a_normal_start(context, sink):
     context.route("**/snapshot-*.bin.gz", lambda route: route.fulfill(status=404, body="gone"))
     page = open_page(context, sink)
-    assert page.evaluate("() => window.cioBrowser.bootMode") == "start"
+    assert page.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
     page.evaluate("() => analytics.track('Still Works')")
     assert sink.wait_for(1)[0]["name"] == "Still Works"
