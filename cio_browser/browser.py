@@ -53,21 +53,35 @@ class MirroredStorage:
     running). The worker reads its mirror and the page applies the writes in order.
     """
 
-    def __init__(self, initial: dict[str, str], post: Callable[[dict[str, Any]], None]):
+    def __init__(self, initial: dict[str, str], post: Callable[[list[list[str | None]]], None],
+                 defer: Callable[[Callable[[], None]], Any]):
         self.data = dict(initial)
         self._post = post
+        self._defer = defer
+        self._ops: list[list[str | None]] = []
 
     def get(self, key: str) -> str | None:
         return self.data.get(key)
 
     def set(self, key: str, value: str) -> bool:
         self.data[key] = value
-        self._post({"type": "storage", "op": "set", "key": key, "value": value})
+        self._queue(["set", key, value])
         return True
 
     def remove(self, key: str) -> None:
         self.data.pop(key, None)
-        self._post({"type": "storage", "op": "remove", "key": key})
+        self._queue(["remove", key, None])
+
+    def _queue(self, op: list[str | None]) -> None:
+        """Writes go to the page in one message per task, not one per key (the page's main thread pays)."""
+        if not self._ops:
+            self._defer(self._flush)
+        self._ops.append(op)
+
+    def _flush(self) -> None:
+        ops, self._ops = self._ops, []
+        if ops:
+            self._post(ops)
 
     def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.data if k.startswith(prefix))
@@ -279,12 +293,15 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
 def start_worker(settings_json: str, storage_json: str, post: Any) -> BrowserDestination:
     """Boot the destination inside a Web Worker; ``post`` sends storage writes back to the page."""
     import js
-    from pyodide.ffi import to_js
+    from pyodide.ffi import create_once_callable, to_js
 
-    def send(message: dict[str, Any]) -> None:
-        post(to_js(message, dict_converter=js.Object.fromEntries))
+    def send(ops: list[list[str | None]]) -> None:
+        post(to_js({"type": "storage", "ops": ops}, dict_converter=js.Object.fromEntries))
 
-    dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send))
+    def defer(fn: Callable[[], None]) -> None:
+        js.setTimeout(create_once_callable(fn), 0)
+
+    dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send, defer))
     if dest.engine is not None:
         engine = dest.engine
         _listen(dest, js.self, "online", lambda ev: engine.kick())

@@ -129,9 +129,11 @@
     worker.onmessage = function (e) {
       var m = e.data;
       if (m.type === 'storage') {
-        try {
-          if (m.op === 'set') localStorage.setItem(m.key, m.value); else localStorage.removeItem(m.key);
-        } catch (err) { /* quota: the worker still holds the record */ }
+        m.ops.forEach(function (op) {
+          try {
+            if (op[0] === 'set') localStorage.setItem(op[1], op[2]); else localStorage.removeItem(op[1]);
+          } catch (err) { /* quota: the worker still holds the record */ }
+        });
       } else if (m.type === 'reply') {
         var c = calls.get(m.id);
         calls.delete(m.id);
