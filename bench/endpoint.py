@@ -123,22 +123,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer(404, b'{"error":"not found"}')
 
 
-class Collector:
-    """Records every request with its arrival time; ``start()`` binds a free port on 127.0.0.1."""
+class _Background:
+    """A local HTTP server on a daemon thread: ``start()`` binds a free 127.0.0.1 port, ``stop()`` joins it."""
+
+    name = "bench-server"
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = 0
         self._lock = threading.Lock()
-        self._hits: list[Hit] = []
-        self._server: _Server | None = None
+        self._server: Any = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> Collector:
-        self._server = _Server(self)
+    def _make_server(self) -> Any:
+        raise NotImplementedError
+
+    def start(self) -> Any:
+        self._server = self._make_server()
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"bench-endpoint:{self.port}", daemon=True)
+                                        name=f"{self.name}:{self.port}", daemon=True)
         self._thread.start()
         return self
 
@@ -150,6 +154,19 @@ class Collector:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+class Collector(_Background):
+    """Records every request with its arrival time; ``start()`` binds a free port on 127.0.0.1."""
+
+    name = "bench-endpoint"
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
+        self._hits: list[Hit] = []
+
+    def _make_server(self) -> Any:
+        return _Server(self)
 
     @property
     def api_host(self) -> str:
@@ -204,33 +221,17 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
         pass
 
 
-class Blackhole:
+class Blackhole(_Background):
     """An HTTP proxy that refuses (403) and records every request; ``start()`` binds a free 127.0.0.1 port."""
 
+    name = "bench-blackhole"
+
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = 0
-        self._lock = threading.Lock()
+        super().__init__(host)
         self._seen: list[str] = []
-        self._server: _ProxyServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> Blackhole:
-        self._server = _ProxyServer(self)
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"bench-blackhole:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _make_server(self) -> Any:
+        return _ProxyServer(self)
 
     @property
     def chromium_args(self) -> list[str]:

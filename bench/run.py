@@ -835,7 +835,7 @@ def build_report(results: dict[str, list[dict[str, Any]]], variants: list[Varian
 
     def vals(key: str, path: Callable[[dict[str, Any]], Any]) -> list[float]:
         out = []
-        for r in ok[key]:
+        for r in ok.get(key, []):
             try:
                 value = path(r)
             except (KeyError, TypeError):
