@@ -1,0 +1,21 @@
+"""mode: "classic" reproduces the Customer.io (Classic) shaping and delivers it through Track API v1."""
+
+from __future__ import annotations
+
+from .conftest import open_page, settings_for, wait_until
+
+
+def test_classic_mode_identify_and_track_reach_the_v1_api(context, sink):
+    page = open_page(context, sink, settings_for(sink, mode="classic"))
+    page.evaluate("() => analytics.identify('u1', {email: 'ada@example.org', createdAt: '2023-05-20T10:00:00Z'}, "
+                  "{anonymousId: 'anon-3'})")
+    page.evaluate("() => analytics.track('Signed Up', {plan: 'Pro', at: '2023-06-01T08:00:00Z'})")
+    wait_until(lambda: len([r for r in sink.requests if r.status == 200]) >= 2, timeout=20)
+    identify, track = sink.requests[0], sink.requests[1]
+    assert (identify.method, identify.path) == ("PUT", "/api/v1/customers/u1")
+    assert identify.body["email"] == "ada@example.org" and identify.body["created_at"] == 1684576800
+    assert "createdAt" not in identify.body
+    assert (track.method, track.path) == ("POST", "/api/v1/customers/u1/events")
+    assert track.body["name"] == "Signed Up"
+    assert track.body["data"] == {"plan": "Pro", "at": 1685606400}
+    assert page.console_errors() == []
