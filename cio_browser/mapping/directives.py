@@ -26,8 +26,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import MappingError
 from ..jsvalues import js_truthy, template_render_value
-from ..settings import SettingsError
 
 __all__ = [
     "MISSING",
@@ -60,13 +60,6 @@ MISSING: Any = _Missing()
 #: A compiled mapping value: event -> value, or MISSING.
 Resolver = Callable[[Any], Any]
 
-
-class MappingError(SettingsError):
-    """A mapping (normally a site owner's override) is not valid directive language.
-
-    It is a :class:`~cio_browser.settings.SettingsError` because it is fixed in the settings, not in the event;
-    ``problems`` names the offending field, e.g. ``subscriptions[0].mapping.name: @path expects a string``.
-    """
 
 
 _DIRECTIVE_NAME = re.compile(r"@[a-z][a-zA-Z0-9]+", re.ASCII)

@@ -191,13 +191,12 @@ def test_group_example_from_the_spec():
 @pytest.mark.parametrize(
     "event",
     [
-        pytest.param({"type": "screen", "name": "Home", "userId": "u1", "properties": {}}, id="screen"),
         pytest.param({"type": "alias", "userId": "u1", "previousId": "a1"}, id="alias"),
         pytest.param({"type": "unknown"}, id="unknown-type"),
         pytest.param({}, id="empty"),
     ],
 )
-def test_screen_alias_and_unknown_events_are_no_ops(event):
+def test_alias_and_unknown_events_are_no_ops(event):
     assert cio_calls(event) == []
     assert classic_items(event) == []
 
