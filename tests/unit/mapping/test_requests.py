@@ -240,3 +240,20 @@ def test_classic_invalid_event_is_reported_not_raised():
     result = map_event({"type": "track", "userId": "u", "event": " "}, settings(mode="classic"))
     assert result.items == [] and [str(e) for e in result.errors] == [
         "Classic track: Customer.io needs an event name and this event has none."]
+
+
+# ---- mapping never needs credentials (docs/mapping.md §1.3) ---------------------------------------------------
+def test_requests_for_works_with_no_settings_at_all():
+    (request,) = requests_for({"type": "track", "event": "E", "userId": "u"}, {})
+    assert request.url == "https://track.customer.io/api/v2/entity"
+    assert request.headers == {"content-type": "application/json"}
+    assert request.body == {"type": "person", "action": "event", "name": "E", "identifiers": {"id": "u"}}
+
+
+@pytest.mark.parametrize("event", ["Report Delivery Event", "Report Content Event"])
+def test_metrics_requests_go_without_authorization_when_there_are_no_credentials(event):
+    props = {"deliveryId": "d", "metric": "opened", "actionType": "viewed_content"}
+    for batch in (False, True):
+        (request,) = requests_for({"type": "track", "event": event, "anonymousId": "a", "properties": props}, {},
+                                  batch=batch, now_ms=1_700_000_000_000)
+        assert "authorization" not in request.headers and request.headers["content-type"] == "application/json"
