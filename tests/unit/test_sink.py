@@ -384,6 +384,20 @@ def test_concurrent_requests_are_all_recorded(sink: Sink) -> None:
 # ---- v1 endpoints -----------------------------------------------------------------------------------------------
 
 
+def test_v1_device_endpoints(sink: Sink) -> None:
+    """Classic mode adds, updates and removes push devices (docs/mapping.md §11)."""
+    base = sink.url + "/api/v1/customers/user-7/devices"
+    device = {"device": {"id": "tok-1", "platform": "ios", "last_used": 1685606400}}
+    assert call(base, "PUT", device).status == 200
+    assert call(base + "/tok%2F1", "DELETE").status == 200
+    assert call(base, "PUT", {"device": {"id": "tok-1"}}).json() == {
+        "meta": {"error": "device.platform: must be one of ios, android"}}
+    assert call(base, "PUT", {"device": {"id": "", "platform": "ios"}}).status == 400
+    assert call(base, "POST", device).status == 405
+    assert sink.entities() == [device]
+
+
+
 def test_v1_endpoints(sink: Sink) -> None:
     base = sink.url + "/api/v1"
     assert call(base + "/customers/user-7", "PUT", {"email": "ada@example.org", "created_at": 1}).status == 200
