@@ -1,4 +1,4 @@
-"""Classic mode: Segment's device-mode "Customer.io" integration (actions-mapping.md §11, analytics-js.md §2).
+"""Classic mode: Segment's device-mode "Customer.io" integration (docs/mapping.md §11).
 
 Two layers, kept apart on purpose:
 
@@ -7,7 +7,7 @@ Two layers, kept apart on purpose:
   It is the part the reference's acceptance cases (ID1–ID6, G1–G5, T1–T4, P1–P4) pin down.
 * :func:`classic_items` delivers those calls. We cannot load ``track.js`` (a third-party CDN script whose beacon
   protocol is undocumented), so each call becomes a request to Customer.io's documented Track API v1
-  (customerio.md §1.5), authenticated like every other request of this destination:
+  (docs/mapping.md §1.5), authenticated like every other request of this destination:
 
   =================  ==========================================================================================
   ``identify``       ``PUT /api/v1/customers/{id}`` with the traits minus ``id`` (plus ``anonymous_id``, below)

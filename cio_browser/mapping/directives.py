@@ -2,7 +2,7 @@
 
 A mapping is compiled once into small closures (`compile_value` / `compile_mapping`), so mapping an event is a
 handful of dict lookups rather than a walk over the directive tree. Semantics follow Segment's mapping-kit, the
-reference's resolver (actions-mapping.md §3.1):
+reference's resolver (docs/mapping.md §3.1):
 
 * ``@path`` strips the first ``$.`` and walks ``a.b[0].c``. A step into a JavaScript-falsy value (``null``,
   ``""``, ``0``, ``false``) yields that value itself (JavaScript's ``a && a[k]``), a missing step yields

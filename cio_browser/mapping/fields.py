@@ -1,4 +1,4 @@
-"""Action fields: the schema the reference validates a resolved payload against (actions-mapping.md §3.3-§3.5).
+"""Action fields: the schema the reference validates a resolved payload against (docs/mapping.md §3.3-§3.5).
 
 Segment turns an action's field table into a JSON schema and validates with Ajv (``coerceTypes: 'array'``,
 ``allErrors``, ``removeAdditional``), then words the errors with ``@segment/ajv-human-errors`` using each field's

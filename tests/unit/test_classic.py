@@ -1,4 +1,4 @@
-"""Classic mode: the reference's acceptance cases (analytics-js.md §2.3) and the Track API v1 delivery."""
+"""Classic mode: the reference's acceptance cases (docs/mapping.md §11) and the Track API v1 delivery."""
 
 from __future__ import annotations
 

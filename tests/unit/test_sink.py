@@ -26,7 +26,7 @@ from cio_browser.sink import Sink, validate_entity
 
 SITE_ID = "site123"
 API_KEY = "key456"
-#: actions-mapping.md §1.3: base64("site123:key456").
+#: docs/mapping.md §1.3: base64("site123:key456").
 AUTH = "Basic c2l0ZTEyMzprZXk0NTY="
 REPO = Path(__file__).resolve().parents[2]
 
@@ -228,7 +228,7 @@ def test_batch_body_over_500kb_is_400(sink: Sink) -> None:
 
 # ---- validation ----------------------------------------------------------------------------------------------
 
-#: Bodies from actions-mapping.md §7: what the client sends must pass.
+#: Bodies from docs/mapping.md §7: what the client sends must pass.
 VALID = [
     {"type": "person", "action": "identify",
      "attributes": {"email": "ada@example.org", "plan": "team", "objectId": "acct-9", "created_at": 1684576800,

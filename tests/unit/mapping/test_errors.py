@@ -1,4 +1,4 @@
-"""Every error text (actions-mapping.md §3.5) and what InvalidEvent carries."""
+"""Every error text (docs/mapping.md §3.5) and what InvalidEvent carries."""
 
 from __future__ import annotations
 
