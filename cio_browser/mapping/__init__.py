@@ -13,10 +13,14 @@ Everything below is pure: no I/O and no clock. The current time is read in exact
 (:func:`_now_ms`), and only when an action needs it (reportDeliveryEvent) and the caller did not pass ``now_ms``.
 
 Custom subscriptions (``settings.subscriptions`` or the ``subscriptions`` argument) are
-``{"action", "subscribe", "mapping", "name"?}``. ``subscribe`` is a trigger expression or None (always);
-``mapping`` is None for the action's default mapping, or **a complete mapping** as Segment stores a Customized
-Setup: fields it leaves out are not mapped at all (so omitting ``convert_timestamp`` turns attribute conversion
-off, §3.2). Mapping keys that are not fields of the action are ignored, as the reference ignores them.
+``{"action", "subscribe", "mapping", "name"?}`` or Segment's stored ``{partnerAction, name, enabled, subscribe,
+mapping}`` (docs/mapping.md §2.1). ``subscribe`` is a trigger expression or None (always); ``mapping`` is None
+for the action's default mapping, or **a complete mapping** as Segment stores a Customized Setup: fields it
+leaves out are not mapped at all (so omitting ``convert_timestamp`` turns attribute conversion off, §3.2).
+Mapping keys that are not fields of the action are ignored, as the reference ignores them. A delivering
+destination compiles them once (:func:`cio_browser.config.load`) and passes the compiled tuple on.
+
+This module imports the settings, never the other way round (docs/mapping.md §10; tests/unit/test_import_graph.py).
 """
 
 from __future__ import annotations
