@@ -21,6 +21,7 @@ from .constants import (
     REGION_HOSTS,
     REGION_LABELS,
 )
+from .layout import namespace
 
 
 class SettingsError(ValueError):
@@ -217,7 +218,7 @@ class Settings:
     @property
     def storage_namespace(self) -> str:
         """Browser-storage key prefix; includes the site so two workspaces on one origin never mix queues."""
-        return f"cio_browser:v1:{self.site_id or 'proxy'}"
+        return namespace(self.site_id)
 
 
 def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:

@@ -6,12 +6,19 @@ Life of an event
 2. :meth:`Engine.accept` maps it (pure mapping, :func:`cio_browser.mapping.map_event`) into items. Items
    Customer.io would refuse, or that are too large, are *set aside*: written to ``<ns>:aside:…`` with the
    reason and reported once on the console. The raw event stays in storage until every item is settled.
-3. The send loop batches ready items (count, bytes, time), sends, and classifies the answer
-   (:mod:`.policy`): delivered → the event's storage key is removed; retry → exponential backoff with
-   jitter, ``Retry-After`` pauses everything; rejected → set aside with Customer.io's message; credentials
-   refused → delivery pauses with one clear error, everything kept.
+3. The send loop groups ready items with the one batcher (:mod:`cio_browser.batching`), sends one request at a
+   time, and classifies the answer (:mod:`.policy`): delivered → the event's storage key is removed; retry →
+   the *queue* backs off (below); rejected → set aside with Customer.io's message; credentials refused →
+   delivery pauses with one clear error, everything kept.
 4. A reload re-reads ``<ns>:in:`` keys and maps them again (mapping is deterministic), so a kept event is
    resumed with the same entity ``id`` (its messageId) and Customer.io can de-duplicate a repeat.
+
+Calm under failure: a failed request (network error, 408, 429, 5xx) backs off the whole queue, not its items.
+One timer waits ``backoff_ms(consecutive failures)`` (or ``Retry-After`` if longer); when it fires, the next
+batch goes as the probe; if that succeeds the backoff ends and everything due follows at full batch size, one
+request after another. So an outage costs one request per backoff step, however many events are waiting, and a
+recovery costs ceil(n / batchSize) requests. The browser's ``online`` event ends a backoff that network errors
+caused. The page's console gets one warning per outage, not one line per failed request.
 
 Only one tab per origin delivers (the *leader*, chosen by the browser's Web Locks in
 :mod:`cio_browser.browser`); other tabs just store, and the leader picks their events up.
@@ -26,6 +33,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .. import layout
+from ..batching import next_group
 from ..constants import (
     BATCH_BYTES_BUDGET,
     BATCH_PATH,
@@ -83,33 +92,15 @@ class Pending:
     item: Item
     size: int                 # UTF-8 bytes of the item's JSON body
     label: str                # human name of the event for console messages
-    attempts: int = 0
-    not_before: float = 0.0
+    attempts: int = 0         # requests that carried this item and failed (network error, 408, 429, 5xx)
     inflight: bool = False
-    solo: bool = False        # send alone: a batch it was in got an unattributed 400
+    alone: bool = False       # send alone: a batch it was in got an unattributed 400
 
 
-def new_key(ns: str, now_ms: float, seq: int, rand: float) -> str:
-    """Storage key for a new event; sorts by creation time, then by order within this page."""
-    return f"{ns}:in:{_b36(int(now_ms)).rjust(9, '0')}-{_b36(seq).rjust(4, '0')}-{_b36(int(rand * 36**6))}"
-
-
-def _b36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out
-
-
-def sortkey_ms(key: str) -> float | None:
-    """Creation time encoded in a storage key (`…:in:<base36 ms>-…`), or None if the key is foreign."""
-    try:
-        return float(int(key.rsplit(":", 1)[1].split("-", 1)[0], 36))
-    except (IndexError, ValueError):
-        return None
+#: Storage key for a new event (the layout module owns the format).
+new_key = layout.inbox_key
+#: Creation time encoded in a storage key.
+sortkey_ms = layout.created_ms
 
 
 def event_label(event: Any) -> str:
@@ -144,6 +135,9 @@ class Engine:
         self._sending = False
         self._flushing = False                     # flush(): ignore the batching interval until drained
         self.paused_until = 0.0                    # Retry-After window for the whole workspace
+        self.failures = 0                          # consecutive failed requests (the queue's backoff step)
+        self.retry_at = 0.0                        # the queue's backoff: nothing is sent before this
+        self._network_down = False                 # the last failure got no HTTP answer at all
         self.blocked: str | None = None            # credentials/endpoint refused: stop until reload
         self.aside: list[dict[str, Any]] = []
         self.counters: dict[str, int] = {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0}
@@ -162,7 +156,8 @@ class Engine:
 
     def resume(self) -> None:
         """Pick up every stored event (this page's, earlier pages', other tabs'): on boot and on leadership."""
-        for key in self.ports.storage.keys(self.ns + ":in:"):
+        self._read_backoff()
+        for key in self.ports.storage.keys(self.ns + layout.INBOX):
             self._ingest(key, None)
         for key in list(self._memory):
             self._ingest(key, None)
@@ -190,9 +185,9 @@ class Engine:
                                                                    rule="input"))
             return
         label = event_label(event)
-        if isinstance(event, dict) and "__cio_unserializable" in event:
+        if isinstance(event, dict) and layout.UNSERIALIZABLE in event:
             label = event_label(event.get("event"))
-            problem = str(event.get("__cio_unserializable"))
+            problem = str(event.get(layout.UNSERIALIZABLE))
             self._set_aside_event(key, label, text, InvalidEvent(
                 f"the event cannot be sent as JSON: {problem}", field=problem.split(":", 1)[0], rule="json"))
             return
@@ -225,8 +220,9 @@ class Engine:
                     action=item.action, field=biggest, rule="size"), reason="too_large", index=index)
                 continue
             open_items.add(index)
-            self.pending.append(Pending(key, index, item, size, label, attempts=meta.get("attempts", 0),
-                                        not_before=meta.get("not_before", 0.0)))
+            attempts = meta.get("attempts", 0)
+            self.pending.append(Pending(key, index, item, size, label,
+                                        attempts=attempts if isinstance(attempts, int) else 0))
         if not open_items:
             self._finish(key)
 
@@ -259,45 +255,34 @@ class Engine:
         self._kick()
 
     def _next_wake(self, now: float) -> float | None:
-        """When the next request should go: retries wait for their backoff, fresh items for the flush
-        interval (unless a full batch is waiting), everything for a Retry-After window."""
+        """When the next request should go: fresh items wait for the flush interval (unless a full batch is
+        waiting), everything waits for the queue's backoff and any Retry-After window."""
         waiting = [p for p in self.pending if not p.inflight]
         if not waiting:
             return None
         s = self.settings
-        fresh = sum(p.attempts == 0 for p in waiting)
-        if s.batching and s.flush_interval_ms and not self._flushing and fresh < s.batch_size:
-            due = min(max(p.not_before, (sortkey_ms(p.key) or now) + s.flush_interval_ms) if p.attempts == 0
-                      else p.not_before for p in waiting)
-        else:
-            due = min(p.not_before for p in waiting)
-        return max(due, self.paused_until)
+        due = now
+        if s.batching and s.flush_interval_ms and not self._flushing and len(waiting) < s.batch_size:
+            due = min((sortkey_ms(p.key) or now) + s.flush_interval_ms if p.attempts == 0 else now
+                      for p in waiting)
+        return max(due, self.paused_until, self.retry_at)
 
     def _ready(self, now: float) -> list[Pending]:
-        if now < self.paused_until or not self.ports.online():
+        if now < max(self.paused_until, self.retry_at) or not self.ports.online():
             return []
-        return [p for p in self.pending if not p.inflight and p.not_before <= now]
+        return [p for p in self.pending if not p.inflight]
 
     def _next_request(self, ready: list[Pending], byte_budget: int) -> tuple[Request, list[Pending]] | None:
-        """The next request to send from ``ready`` (in arrival order), within count and byte limits."""
-        if not ready:
-            return None
-        first = ready[0]
+        """The next request to send from ``ready`` (in arrival order): the one batcher decides the group."""
         s = self.settings
-        if not (s.batching and first.item.batchable and not first.solo):
-            return self._single_request(first), [first]
-        chosen: list[Pending] = []
-        size = len('{"batch":[]}')
-        for p in ready:
-            if not p.item.batchable or p.solo:
-                continue
-            extra = p.size + (1 if chosen else 0)
-            if chosen and (len(chosen) >= s.batch_size or size + extra > byte_budget):
-                break
-            chosen.append(p)
-            size += extra
-        body = {"batch": [p.item.body for p in chosen]}
-        return Request("POST", s.base_url + BATCH_PATH, s.headers(), body), chosen
+        group = next_group(ready, batching=s.batching, batch_size=s.batch_size, byte_budget=byte_budget,
+                           item_of=lambda p: p.item, size_of=lambda p: p.size, alone=lambda p: p.alone)
+        if group is None:
+            return None
+        if not group.batch:
+            return self._single_request(group.entries[0]), group.entries
+        body = {"batch": [p.item.body for p in group.entries]}
+        return Request("POST", s.base_url + BATCH_PATH, s.headers(), body), group.entries
 
     def _single_request(self, p: Pending) -> Request:
         s = self.settings
@@ -336,6 +321,8 @@ class Engine:
             p.inflight = False
         outcome = classify(status)
         now = self.ports.now_ms()
+        if outcome is not Outcome.RETRY and outcome is not Outcome.PAUSE:
+            self._recovered()
         if outcome is Outcome.DELIVERED:
             for p in batch:
                 self._settle(p)
@@ -346,16 +333,25 @@ class Engine:
             self._pause(status, response)
         elif outcome is Outcome.TOO_LARGE and len(batch) > 1:
             for p in batch:
-                p.solo = True
+                p.alone = True
         else:
             self._reject(request, batch, response)
 
     def _retry(self, batch: list[Pending], response: Response, now: float) -> None:
+        """A failed request backs off the queue (one timer), and counts one attempt for each item it carried."""
         self.counters["retries"] += 1
         wait = retry_after_ms(_header(response.headers, "retry-after"), now)
         if wait is not None:
             self.paused_until = max(self.paused_until, now + wait)
+        self.failures += 1
+        self._network_down = not response.status
+        self.retry_at = now + max(backoff_ms(self.failures, self.ports.random()), wait or 0.0)
+        self._write_backoff()
         why = f"HTTP {response.status}" if response.status else f"network error ({response.text[:120]})"
+        if self.failures == 1:
+            kept = len({p.key for p in self.pending})
+            self.ports.log("warn", f"Customer.io: delivery failed ({why}); {kept} event(s) are kept in this browser "
+                                   "and retried with growing backoff, one request per attempt.")
         for p in batch:
             p.attempts += 1
             created = sortkey_ms(p.key) or now
@@ -367,8 +363,41 @@ class Engine:
                     f"{(now - created) / 1000:.0f} s; last answer: {why}", action=p.item.action, rule=reason),
                     reason=reason, index=p.index)
                 continue
-            p.not_before = now + max(backoff_ms(p.attempts, self.ports.random()), wait or 0.0)
             self._write_meta(p)
+
+    def _recovered(self) -> None:
+        """Customer.io answered: the backoff ends and everything due goes at full batch size."""
+        if self.failures:
+            self.failures = 0
+            self.retry_at = 0.0
+            self._network_down = False
+            self.ports.storage.remove(self.ns + layout.BACKOFF)
+
+    def back_online(self) -> None:
+        """The browser is online again: a backoff that network errors caused ends now (Retry-After stays)."""
+        if self._network_down:
+            self.retry_at = 0.0
+        self._kick()
+
+    def _read_backoff(self) -> None:
+        """A reload keeps the queue's backoff (and a Retry-After window): a reload is not a way round them."""
+        raw = self.ports.storage.get(self.ns + layout.BACKOFF)
+        try:
+            state = json.loads(raw) if raw else {}
+        except ValueError:
+            state = {}
+        if not isinstance(state, dict):
+            return
+        now = self.ports.now_ms()
+        failures, retry_at = state.get("failures"), state.get("retry_at")
+        if isinstance(failures, int) and isinstance(retry_at, (int, float)) and failures > self.failures:
+            self.failures = failures
+            # never trust a stored time far in the future (a clock change): at most one capped step away
+            self.retry_at = max(self.retry_at, min(float(retry_at), now + backoff_ms(failures, 1.0)))
+
+    def _write_backoff(self) -> None:
+        self.ports.storage.set(self.ns + layout.BACKOFF, json.dumps({"failures": self.failures,
+                                                                     "retry_at": self.retry_at}))
 
     def _pause(self, status: int, response: Response) -> None:
         kept = len({p.key for p in self.pending})
@@ -391,13 +420,9 @@ class Engine:
                 action=p.item.action, rule=f"http_{response.status}"), reason="rejected", index=p.index,
                 status=response.status)
             return
-        if not per_item:
+        if not per_item or not any(0 <= idx < len(batch) for idx in per_item):
             for p in batch:       # unattributed: find the culprit by sending each item on its own
-                p.solo = True
-            return
-        if not any(0 <= idx < len(batch) for idx in per_item):
-            for p in batch:
-                p.solo = True
+                p.alone = True
             return
         for idx, text in per_item.items():
             if 0 <= idx < len(batch):
@@ -459,9 +484,10 @@ class Engine:
     # ---- control -----------------------------------------------------------------------------------------
     def clear(self) -> None:
         """Opt-out: forget every kept event of this workspace (storage and memory)."""
-        for prefix in (":in:", ":meta:"):
+        for prefix in (layout.INBOX, layout.META):
             for key in self.ports.storage.keys(self.ns + prefix):
                 self.ports.storage.remove(key)
+        self.ports.storage.remove(self.ns + layout.BACKOFF)
         self.pending.clear()
         self._open.clear()
         self._memory.clear()
@@ -487,6 +513,8 @@ class Engine:
             "leader": self.leader,
             "blocked": self.blocked,
             "paused_ms": max(0.0, self.paused_until - self.ports.now_ms()),
+            "failures": self.failures,
+            "retry_in_ms": max(0.0, self.retry_at - self.ports.now_ms()),
         }
 
     # ---- bookkeeping -------------------------------------------------------------------------------------
@@ -511,7 +539,7 @@ class Engine:
         self.ports.storage.remove(self._meta_key(key))
 
     def _meta_key(self, key: str) -> str:
-        return self.ns + ":meta:" + key.rsplit(":", 1)[-1]
+        return self.ns + layout.META + layout.suffix(key)
 
     def _read_meta(self, key: str) -> dict[str, Any]:
         raw = self.ports.storage.get(self._meta_key(key))
@@ -522,8 +550,7 @@ class Engine:
         return meta if isinstance(meta, dict) else {}
 
     def _write_meta(self, p: Pending) -> None:
-        self.ports.storage.set(self._meta_key(p.key), json.dumps({"attempts": p.attempts,
-                                                                  "not_before": p.not_before}))
+        self.ports.storage.set(self._meta_key(p.key), json.dumps({"attempts": p.attempts}))
 
     def _set_aside_event(self, key: str, label: str, text: str | None, exc: InvalidEvent) -> None:
         self._open[key] = set()
