@@ -179,8 +179,9 @@ class BrowserDestination:
         return json.dumps(stats)
 
     def kick(self) -> None:
+        """The page is back online (the glue forwards the page's ``online`` event to the worker)."""
         if self.engine is not None:
-            self.engine.kick()
+            self.engine.back_online()
 
     def leave(self) -> None:
         if self.engine is not None:
@@ -282,7 +283,7 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
             engine.accept([(str(key), str(ev.newValue), False)])
 
     _listen(dest, js.window, "storage", on_storage)
-    _listen(dest, js.window, "online", lambda ev: engine.kick())
+    _listen(dest, js.window, "online", lambda ev: engine.back_online())
     _listen(dest, js.window, "pagehide", lambda ev: engine.on_page_leave())
     _listen(dest, js.document, "visibilitychange",
             lambda ev: engine.on_page_leave() if js.document.visibilityState == "hidden" else None)
@@ -304,7 +305,7 @@ def start_worker(settings_json: str, storage_json: str, post: Any) -> BrowserDes
     dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send, defer))
     if dest.engine is not None:
         engine = dest.engine
-        _listen(dest, js.self, "online", lambda ev: engine.kick())
+        _listen(dest, js.self, "online", lambda ev: engine.back_online())
         _lead(dest)
     return dest
 

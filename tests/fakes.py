@@ -35,6 +35,10 @@ class FakePorts:
         self.logs: list[tuple[str, str]] = []
         self.is_online = True
         self.tasks: list[asyncio.Future] = []
+        #: when set, answers every request not covered by ``script`` (e.g. "503 until t, then 200")
+        self.responder: Any = None
+        #: (fake time, status or 0 for a network error) of every request, in order
+        self.timeline: list[tuple[float, int]] = []
 
     def now_ms(self) -> float:
         return self.clock
@@ -47,7 +51,15 @@ class FakePorts:
 
     def send(self, request: Request, keepalive: bool = False):
         self.sent.append((request, keepalive))
-        outcome = self.script.popleft() if self.script else Response(200, {}, "{}")
+        at = self.clock
+        if self.script:
+            outcome = self.script.popleft()
+        elif self.responder is not None:
+            outcome = self.responder(request)
+        else:
+            outcome = Response(200, {}, "{}")
+
+        self.timeline.append((at, 0 if isinstance(outcome, Exception) else outcome.status))
 
         async def answer() -> Response:
             if isinstance(outcome, Exception):
