@@ -45,6 +45,19 @@ def namespace(site_id: str | None) -> str:
     return PREFIX + (site or NO_SITE)
 
 
+def namespace_of(raw_settings: Any) -> str:
+    """The namespace for raw settings as a site owner wrote them, valid or not: the first :data:`SITE_KEYS`
+    member present (a string or number), stripped. The JS glue applies this same rule to the data it is handed."""
+    site: Any = ""
+    if isinstance(raw_settings, dict):
+        for name in SITE_KEYS:
+            if name in raw_settings and raw_settings[name] is not None:
+                value = raw_settings[name]
+                site = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+                break
+    return namespace(site)
+
+
 def site_of(key: str) -> str | None:
     """The site part of any layout key (``"proxy"`` for the no-site namespace), or None for a foreign key."""
     if not key.startswith(PREFIX):

@@ -45,14 +45,16 @@ from ..errors import InvalidEvent
 from ..mapping import map_event
 from ..request import Item, Request, byte_size, encode
 from ..settings import Settings
+from .inventory import Inventory
 from .policy import Outcome, backoff_ms, classify, retry_after_ms
 from .storage import Storage
 
-#: Set-aside records kept in storage at most; older ones are evicted (with a console warning) so a broken
-#: site cannot fill the origin's storage quota and stop *new* events from being kept.
-MAX_ASIDE_RECORDS = 500
-#: Largest raw event copied into a set-aside record (the rest is summarised).
-MAX_ASIDE_EVENT_CHARS = 16 * 1024
+#: Set-aside records kept in localStorage at most; with an archive (IndexedDB) further ones go there, so a broken
+#: site cannot fill the origin's small localStorage quota and stop *new* events from being kept.
+MAX_ASIDE_RECORDS = 200
+#: A set-aside record larger than this (JSON characters) goes to the archive (IndexedDB) when there is one:
+#: localStorage is small (≈5 MB per origin, shared with the site) and the write-ahead path for new events.
+LARGE_RECORD_CHARS = 8 * 1024
 
 
 @dataclass
@@ -66,10 +68,20 @@ class NetworkError(Exception):
     """The request got no HTTP answer (offline, DNS, CORS, connection reset)."""
 
 
+class Archive(Protocol):
+    """Roomy asynchronous storage for set-aside records (IndexedDB in the browser). Optional: without one,
+    records stay in :class:`Storage`."""
+
+    def put(self, key: str, value: str) -> Awaitable[bool]: ...
+    def get(self, key: str) -> Awaitable[str | None]: ...
+    def keys(self, prefix: str) -> Awaitable[list[str]]: ...
+
+
 class Ports(Protocol):
     """Everything the engine needs from its host (browser or test)."""
 
     storage: Storage
+    archive: Archive | None
 
     def now_ms(self) -> float: ...
     def random(self) -> float: ...
@@ -140,6 +152,9 @@ class Engine:
         self._network_down = False                 # the last failure got no HTTP answer at all
         self.blocked: str | None = None            # credentials/endpoint refused: stop until reload
         self.aside: list[dict[str, Any]] = []
+        self._archiving: dict[str, int] = {}        # event key -> archive writes not confirmed yet
+        self._finish_later: set[str] = set()       # events settled while their record was being archived
+        self._full_warned = False
         self.counters: dict[str, int] = {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0}
         self.aside_counts: dict[str, int] = {}
 
@@ -157,7 +172,8 @@ class Engine:
     def resume(self) -> None:
         """Pick up every stored event (this page's, earlier pages', other tabs'): on boot and on leadership."""
         self._read_backoff()
-        for key in self.ports.storage.keys(self.ns + layout.INBOX):
+        inventory = Inventory(self.ports.storage, self.ns)
+        for key in [*inventory.inbox(), *inventory.strays()]:   # strays: this site under another spelling
             self._ingest(key, None)
         for key in list(self._memory):
             self._ingest(key, None)
@@ -411,14 +427,15 @@ class Engine:
                                 "browser and will be sent after a reload with working settings.")
 
     def _reject(self, request: Request, batch: list[Pending], response: Response) -> None:
-        message, per_item = _error_details(response)
+        message, per_item, fields = _error_details(response)
         if len(batch) == 1:
             p = batch[0]
+            text = per_item.get(0, message)
             self._drop_pending(p)
             self._report_aside(p.key, p.label, None, InvalidEvent(
-                f"{p.item.action}: Customer.io answered HTTP {response.status}: {message}",
-                action=p.item.action, rule=f"http_{response.status}"), reason="rejected", index=p.index,
-                status=response.status)
+                f"{p.item.action}: Customer.io answered HTTP {response.status}: {text}",
+                action=p.item.action, field=fields.get(0), rule=f"http_{response.status}"),
+                reason="rejected", index=p.index, status=response.status)
             return
         if not per_item or not any(0 <= idx < len(batch) for idx in per_item):
             for p in batch:       # unattributed: find the culprit by sending each item on its own
@@ -430,8 +447,8 @@ class Engine:
                 self._drop_pending(p)
                 self._report_aside(p.key, p.label, None, InvalidEvent(
                     f"{p.item.action}: Customer.io refused it in a batch (HTTP {response.status}): {text}",
-                    action=p.item.action, rule=f"http_{response.status}"), reason="rejected", index=p.index,
-                    status=response.status)
+                    action=p.item.action, field=fields.get(idx), rule=f"http_{response.status}"),
+                    reason="rejected", index=p.index, status=response.status)
         # the other items were refused only because they shared the request: they go again at once
 
     async def flush(self, timeout_ms: float = 10_000, sleep: Callable[[float], Awaitable[Any]] | None = None
@@ -492,21 +509,71 @@ class Engine:
         self._open.clear()
         self._memory.clear()
 
-    def set_aside_records(self) -> list[dict[str, Any]]:
-        """Everything kept aside on this origin (earlier pages included), oldest first."""
+    async def set_aside_records(self) -> list[dict[str, Any]]:
+        """Everything kept aside for this workspace (earlier pages included, archive too), oldest first."""
+        texts: dict[str, str | None] = {k: self.ports.storage.get(k)
+                                        for k in self.ports.storage.keys(self.ns + layout.ASIDE)}
+        archive = getattr(self.ports, "archive", None)
+        if archive is not None:
+            for k in await archive.keys(self.ns + layout.ASIDE):
+                texts.setdefault(k, await archive.get(k))
         records: dict[str, dict[str, Any]] = {}
-        for key in self.ports.storage.keys(self.ns + ":aside:"):
+        for k, text in texts.items():
             try:
-                records[key] = json.loads(self.ports.storage.get(key) or "")
+                record = json.loads(text or "")
             except ValueError:
                 continue
+            if isinstance(record, dict):
+                records[k] = record
         stored = {(r.get("key"), r.get("index")) for r in records.values()}
-        extra = [r for r in self.aside if (r["key"], r["index"]) not in stored]  # storage was full
-        return sorted([*records.values(), *extra], key=lambda r: (r.get("at") or 0, str(r.get("key"))))
+        extra = [r for r in self.aside if (r["key"], r["index"]) not in stored]  # storage was full, or in flight
+        orphans = Inventory(self.ports.storage, self.ns).orphan_records()
+        return sorted([*records.values(), *extra, *orphans], key=lambda r: (r.get("at") or 0, str(r.get("key"))))
+
+    async def _archive(self, archive: Archive, aside_key: str, encoded: str, key: str) -> None:
+        """Write a set-aside record to the archive; the source event is removed only once that worked."""
+        try:
+            ok = bool(await archive.put(aside_key, encoded))
+        except Exception:
+            ok = False
+        if not ok:
+            ok = self.ports.storage.set(aside_key, encoded)
+            if not ok:
+                self._storage_full()
+        left = self._archiving.get(key, 1) - 1
+        if left > 0:
+            self._archiving[key] = left
+        else:
+            self._archiving.pop(key, None)
+            if key in self._finish_later:
+                self._finish_later.discard(key)
+                if ok:
+                    self._finish(key)
+                # else: the whole event stays in the inbox and is set aside again by the next page
+
+    def _storage_full(self) -> None:
+        """Say once, loudly and with counts, that the browser refused to store what must be kept."""
+        if self._full_warned:
+            return
+        self._full_warned = True
+        self.ports.log("error", f"Customer.io: browser storage is full. {len(self._memory)} event(s) and "
+                                f"{len(self.aside)} set-aside record(s) of this page may be kept in memory only "
+                                f"and are lost if the page closes; {len({p.key for p in self.pending})} event(s) "
+                                "are waiting to be sent. Free some storage on this site.")
+
+    @staticmethod
+    def idle_stats() -> dict[str, Any]:
+        """The counters of an engine that never ran (what ``stats()`` reports when settings are invalid)."""
+        return {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0, "pending": 0, "events_open": 0,
+                "stored": 0, "orphaned": {}, "set_aside": {}, "leader": False, "blocked": None, "paused_ms": 0.0,
+                "failures": 0, "retry_in_ms": 0.0}
 
     def stats(self) -> dict[str, Any]:
+        inventory = Inventory(self.ports.storage, self.ns)
         return {
             **self.counters,
+            "stored": len(inventory.inbox()) + len(inventory.strays()),
+            "orphaned": {ns: len(keys) for ns, keys in inventory.orphans().items()},
             "pending": len(self.pending),
             "events_open": len(self._open),
             "set_aside": dict(self.aside_counts),
@@ -533,6 +600,9 @@ class Engine:
             pass
 
     def _finish(self, key: str) -> None:
+        if self._archiving.get(key):
+            self._finish_later.add(key)  # the whole event stays stored until its set-aside record is safe
+            return
         self._open.pop(key, None)
         self._memory.pop(key, None)
         self.ports.storage.remove(key)
@@ -565,19 +635,21 @@ class Engine:
         where = f" (field '{exc.field}', rule: {exc.rule})" if exc.field else (f" (rule: {exc.rule})" if exc.rule
                                                                                else "")
         message = f"Customer.io: {label} not sent: {exc}{where}. It is kept aside, see cioBrowser.setAside()."
-        record = {"key": key, "index": index, "reason": reason, "message": str(exc), "action": exc.action,
-                  "field": exc.field, "rule": exc.rule, "status": status, "label": label,
-                  "at": self.ports.now_ms(),
-                  "event": text if len(text) <= MAX_ASIDE_EVENT_CHARS else
-                  text[:MAX_ASIDE_EVENT_CHARS] + f"…[{len(text)} chars in all]"}
+        aside_key = f"{self.ns}{layout.ASIDE}{layout.suffix(key)}:{'x' if index is None else index}"
+        record = {"id": aside_key, "key": key, "index": index, "reason": reason, "message": str(exc),
+                  "action": exc.action, "field": exc.field, "rule": exc.rule, "status": status, "label": label,
+                  "at": self.ports.now_ms(), "event": text}   # the whole event, never a cut copy
         self.aside.append(record)
         self.aside_counts[reason] = self.aside_counts.get(reason, 0) + 1
-        aside_key = f"{self.ns}:aside:{key.rsplit(':', 1)[-1]}:{'x' if index is None else index}"
-        if not self.ports.storage.set(aside_key, json.dumps(record, ensure_ascii=False)):
-            message += " (storage is full: the record is kept in this page only)"
-        existing = self.ports.storage.keys(self.ns + ":aside:")
-        for old in existing[: max(0, len(existing) - MAX_ASIDE_RECORDS)]:
-            self.ports.storage.remove(old)
+        encoded = json.dumps(record, ensure_ascii=False)
+        archive = getattr(self.ports, "archive", None)
+        crowded = len(self.ports.storage.keys(self.ns + layout.ASIDE)) >= MAX_ASIDE_RECORDS
+        if archive is not None and (len(encoded) > LARGE_RECORD_CHARS or crowded):
+            self._archiving[key] = self._archiving.get(key, 0) + 1
+            self.ports.spawn(self._archive(archive, aside_key, encoded, key))
+        elif not self.ports.storage.set(aside_key, encoded):
+            message += " (browser storage is full: the record is kept in this page only)"
+            self._storage_full()
         self.ports.log("error", message)
         items = self._open.get(key)
         if items is not None and index is not None:
@@ -593,26 +665,33 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
-def _error_details(response: Response) -> tuple[str, dict[int, str]]:
-    """Customer.io's error text and, for batches, the message per ``batch_index``."""
+def _error_details(response: Response) -> tuple[str, dict[int, str], dict[int, str]]:
+    """Customer.io's error text and, for batches, the message and the field named (``errors[].field``) per
+    ``batch_index``; an error without a batch index counts for index 0 (a request of one item)."""
     try:
         data = json.loads(response.text) if response.text else {}
     except ValueError:
-        return (response.text[:300] or "no details"), {}
+        return (response.text[:300] or "no details"), {}, {}
     if not isinstance(data, dict):
-        return str(data)[:300], {}
+        return str(data)[:300], {}, {}
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     message = str(meta.get("error") or data.get("error") or data.get("message") or "no details")
     per_item: dict[int, str] = {}
+    fields: dict[int, str] = {}
     errors = data.get("errors")
     if isinstance(errors, list):
         for e in errors:
-            if isinstance(e, dict) and isinstance(e.get("batch_index"), int):
+            if not isinstance(e, dict):
+                continue
+            index = e.get("batch_index")
+            if isinstance(e.get("field"), str) and e["field"]:
+                fields.setdefault(index if isinstance(index, int) else 0, e["field"])
+            if isinstance(index, int):
                 text = e.get("message") or e.get("reason") or message
                 if e.get("field"):
                     text = f"{e['field']}: {text}"
-                per_item[e["batch_index"]] = str(text)
-    return message, per_item
+                per_item[index] = str(text)
+    return message, per_item, fields
 
 
 def _largest_member(body: Any, path: str = "", depth: int = 0) -> str:
