@@ -8,7 +8,7 @@ Keys (``<ns>`` is :func:`namespace`, e.g. ``cio_browser:v1:site123``):
 
 * ``<ns>:in:<time36>-<seq36>-<rand36>``  a kept event, exactly the JSON analytics.js handed over
 * ``<ns>:meta:<suffix>``                how often the event's items were tried (survives a reload)
-* ``<ns>:aside:<suffix>:<item|x>``      a set-aside record (reason, message, field, rule, the whole event)
+* ``<ns>:aside:<suffix>:<item|x|eN>``     a set-aside record (reason, message, field, rule, the whole event)
 * ``<ns>:backoff``                      the queue's retry state: consecutive failures, next attempt time
 * ``<ns>:optout``                       ``"1"`` when the visitor opted out (``cioBrowser.optOut()``)
 * ``<ns>:sender``                       the Web Lock name: the tab holding it delivers

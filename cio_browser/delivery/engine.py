@@ -222,8 +222,8 @@ class Engine:
         meta = self._read_meta(key)
         open_items: set[int] = set()
         self._open[key] = open_items
-        for exc in result.errors:
-            self._report_aside(key, label, text, exc, reason="invalid", index=None)
+        for n, exc in enumerate(result.errors):   # one record per refusing action: each its own key
+            self._report_aside(key, label, text, exc, reason="invalid", index=None, slot=f"e{n}")
         for index, item in enumerate(result.items):
             size = byte_size(item.body)
             if self.settings.debug:
@@ -525,8 +525,7 @@ class Engine:
                 continue
             if isinstance(record, dict):
                 records[k] = record
-        stored = {(r.get("key"), r.get("index")) for r in records.values()}
-        extra = [r for r in self.aside if (r["key"], r["index"]) not in stored]  # storage was full, or in flight
+        extra = [r for r in self.aside if r["id"] not in records]  # storage was full, or in flight
         orphans = Inventory(self.ports.storage, self.ns).orphan_records()
         return sorted([*records.values(), *extra, *orphans], key=lambda r: (r.get("at") or 0, str(r.get("key"))))
 
@@ -628,14 +627,15 @@ class Engine:
         self._finish(key)
 
     def _report_aside(self, key: str, label: str, text: str | None, exc: InvalidEvent, *, reason: str,
-                      index: int | None, status: int | None = None) -> None:
+                      index: int | None, status: int | None = None, slot: str | None = None) -> None:
         """Keep the event aside (storage) with its reason and say so once on the console."""
         if text is None:
             text = self._memory.get(key) or self.ports.storage.get(key) or ""
         where = f" (field '{exc.field}', rule: {exc.rule})" if exc.field else (f" (rule: {exc.rule})" if exc.rule
                                                                                else "")
         message = f"Customer.io: {label} not sent: {exc}{where}. It is kept aside, see cioBrowser.setAside()."
-        aside_key = f"{self.ns}{layout.ASIDE}{layout.suffix(key)}:{'x' if index is None else index}"
+        slot = slot or ("x" if index is None else str(index))
+        aside_key = f"{self.ns}{layout.ASIDE}{layout.suffix(key)}:{slot}"
         record = {"id": aside_key, "key": key, "index": index, "reason": reason, "message": str(exc),
                   "action": exc.action, "field": exc.field, "rule": exc.rule, "status": status, "label": label,
                   "at": self.ports.now_ms(), "event": text}   # the whole event, never a cut copy
