@@ -24,9 +24,30 @@ class Timer:
     cancelled: bool = field(default=False, compare=False)
 
 
+class FakeArchive:
+    """IndexedDB stand-in: async put/get/keys over a dict; ``fail`` makes every put refuse."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+        self.fail = False
+
+    async def put(self, key: str, value: str) -> bool:
+        if self.fail:
+            return False
+        self.data[key] = value
+        return True
+
+    async def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    async def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.data if k.startswith(prefix))
+
+
 class FakePorts:
-    def __init__(self, storage: MemoryStorage | None = None, now: float = T0):
+    def __init__(self, storage: MemoryStorage | None = None, now: float = T0, archive: FakeArchive | None = None):
         self.storage = storage or MemoryStorage()
+        self.archive = archive
         self.clock = now
         self.timers: list[Timer] = []
         self._seq = itertools.count()
@@ -132,4 +153,4 @@ def track(name: str, mid: str, **props: Any) -> dict[str, Any]:
             "timestamp": "2023-06-01T08:00:00.000Z", "properties": props}
 
 
-__all__ = ["FakePorts", "Glue", "NetworkError", "Response", "T0", "track"]
+__all__ = ["FakeArchive", "FakePorts", "Glue", "NetworkError", "Response", "T0", "track"]

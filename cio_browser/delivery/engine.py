@@ -648,7 +648,7 @@ class Engine:
             self._archiving[key] = self._archiving.get(key, 0) + 1
             self.ports.spawn(self._archive(archive, aside_key, encoded, key))
         elif not self.ports.storage.set(aside_key, encoded):
-            message += " (browser storage is full: the record is kept in this page only)"
+            message += " (not stored: it is kept in this page only)"
             self._storage_full()
         self.ports.log("error", message)
         items = self._open.get(key)

@@ -10,14 +10,14 @@ import pytest
 
 from cio_browser.delivery.engine import Engine
 from cio_browser.settings import Settings
-from tests.fakes import T0, FakePorts, Glue, NetworkError, Response, track
+from tests.fakes import T0, FakeArchive, FakePorts, Glue, NetworkError, Response, track
 
 API_KEY = "sekret-key-never-logged"
 
 
-def make(storage=None, leader=True, **extra):
+def make(storage=None, leader=True, archive=None, **extra):
     settings = Settings.from_dict({"siteId": "s1", "apiKey": API_KEY, **extra})
-    ports = FakePorts(storage)
+    ports = FakePorts(storage, archive=archive)
     engine = Engine(settings, ports, leader=leader)
     return engine, ports, Glue(engine, ports)
 
@@ -405,3 +405,109 @@ def test_a_reload_keeps_the_queue_backoff():
         assert sent_ids(ports2) == ["m-1"] and ports2.timeline[0][0] == T0 + 5_250
         assert ports2.storage.get("cio_browser:v1:s1:backoff") is None, "success clears the stored backoff"
     run(go())
+
+
+# ---- nothing kept is ever cut or orphaned --------------------------------------------------------------------
+def test_a_set_aside_record_keeps_the_whole_event_in_the_archive_and_storage_keeps_none_of_it():
+    async def go():
+        archive = FakeArchive()
+        engine, ports, glue = make(archive=archive)
+        (key,) = glue.keep(track("Huge", "m-1", blob="x" * 1_049_000))
+        text = json.dumps(track("Huge", "m-1", blob="x" * 1_049_000))
+        assert ports.storage.get(key) == text, "the event stays stored until its record is safe"
+        await ports.run()
+        (record,) = await engine.set_aside_records()
+        assert record["event"] == text and record["reason"] == "too_large"
+        assert list(archive.data) == [record["id"]] and json.loads(archive.data[record["id"]])["event"] == text
+        assert ports.storage.get(key) is None and ports.storage.keys("cio_browser:v1:s1:aside:") == []
+    run(go())
+
+
+def test_a_record_the_archive_refuses_goes_to_storage_whole_and_the_event_is_never_dropped_unsaved():
+    async def go():
+        archive = FakeArchive()
+        archive.fail = True
+        engine, ports, glue = make(archive=archive)
+        glue.keep(track("Huge", "m-1", blob="y" * 50_000))
+        await ports.run()
+        (record,) = await engine.set_aside_records()
+        assert len(record["event"]) > 50_000 and "…" not in record["event"][-40:]
+        assert ports.storage.get(record["id"]) == json.dumps(record, ensure_ascii=False)
+    run(go())
+
+
+def test_full_storage_is_reported_once_loudly_with_counts():
+    async def go():
+        from cio_browser.delivery.storage import MemoryStorage
+
+        engine, ports, glue = make(storage=MemoryStorage(quota=60_000))
+        glue.keep(track("Huge", "m-1", blob="z" * 40_000))
+        glue.keep(track("Huge", "m-2", blob="z" * 40_000))
+        await ports.run()
+        full = [m for m in ports.errors() if "storage is full" in m]
+        assert len(full) == 1 and "set-aside record(s)" in full[0] and "event(s)" in full[0]
+        records = await engine.set_aside_records()
+        assert sorted(r["label"] for r in records) == ['track "Huge" (messageId m-1)', 'track "Huge" (messageId m-2)']
+    run(go())
+
+
+def test_a_400_naming_a_field_keeps_that_field_on_the_set_aside_record():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(Response(400, {}, json.dumps({"meta": {"error": "invalid"},
+                                                   "errors": [{"field": "identifiers", "message": "bad id"}]})))
+        glue.keep(track("A", "m-1"))
+        await ports.run()
+        (record,) = engine.aside
+        assert record["field"] == "identifiers" and record["status"] == 400
+        assert json.loads(ports.storage.get(record["id"]))["field"] == "identifiers"
+    run(go())
+
+
+def test_a_400_in_a_batch_keeps_the_field_of_the_item_it_names():
+    async def go():
+        engine, ports, glue = make()
+        bad = json.dumps({"errors": [{"batch_index": 1, "field": "name", "message": "too long"}]})
+        ports.answer(Response(400, {}, bad))
+        ports.is_online = False
+        glue.keep(track("A", "m-1"), track("B", "m-2"))
+        ports.is_online = True
+        engine.kick()
+        await ports.run()
+        (record,) = engine.aside
+        assert record["label"] == 'track "B" (messageId m-2)' and record["field"] == "name"
+    run(go())
+
+
+def test_events_stored_under_a_spaced_site_id_are_delivered_and_other_sites_are_reported_not_sent():
+    async def go():
+        from cio_browser.delivery.storage import MemoryStorage
+
+        storage = MemoryStorage()
+        spaced = "cio_browser:v1: s1 :in:00000001-0000-a"
+        other = "cio_browser:v1:another-site:in:00000002-0000-b"
+        storage.set(spaced, json.dumps(track("Spaced", "m-spaced")))
+        storage.set(other, json.dumps(track("Other", "m-other")))
+        engine, ports, _ = make(storage=storage)
+        engine.resume()
+        await ports.run()
+        assert sent_ids(ports) == ["m-spaced"] and storage.get(spaced) is None
+        stats = engine.stats()
+        assert stats["orphaned"] == {"cio_browser:v1:another-site": 1} and stats["delivered"] == 1
+        (record,) = await engine.set_aside_records()
+        assert record["reason"] == "orphaned" and "another-site" in record["message"]
+        assert record["event"] == storage.get(other), "reported with the whole event, and still kept"
+    run(go())
+
+
+def test_stats_without_an_engine_still_count_what_is_kept():
+    from cio_browser.delivery.inventory import Inventory
+    from cio_browser.delivery.storage import MemoryStorage
+
+    storage = MemoryStorage()
+    storage.set("cio_browser:v1:s1:in:00000001-0000-a", "{}")
+    storage.set("cio_browser:v1:s1:aside:00000000-0000-z:x", json.dumps({"reason": "invalid"}))
+    storage.set("cio_browser:v1:old:in:00000002-0000-a", "{}")
+    stats = {**Engine.idle_stats(), **Inventory(storage, "cio_browser:v1:s1").counts()}
+    assert stats["stored"] == 1 and stats["set_aside"] == {"invalid": 1}
+    assert stats["orphaned"] == {"cio_browser:v1:old": 1} and stats["delivered"] == 0
