@@ -60,11 +60,11 @@ def test_stats_count_kept_events_even_when_the_settings_are_invalid(context, sin
     assert stats["delivered"] == 0 and stats["set_aside"] == {} and stats["orphaned"] == {}
 
 
-MALFORMED_PAGE = """<!doctype html><meta charset="utf-8"><title>malformed</title>
+MALFORMED_PAGE = f"""<!doctype html><meta charset="utf-8"><title>malformed</title>
 <script src="/vendor/analytics-next-1.84.3/index.js"></script>
 <script src="/test-setup.js"></script>
-<script src="/cio-browser.js" data-settings='{siteId: "%s", apiKey: %s}'></script>
-""" % (SITE_ID, API_KEY)
+<script src="/cio-browser.js" data-settings='{{siteId: "{SITE_ID}", apiKey: {API_KEY}}}'></script>
+"""
 
 
 def test_malformed_data_settings_are_reported_once_without_echoing_them(context, sink):
