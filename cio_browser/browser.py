@@ -202,17 +202,19 @@ class BrowserDestination:
 
     def accept(self, batch: Any) -> None:
         """``batch``: JS array of [key, json, memoryOnly] the glue stored; never raises into the page."""
-        if self.engine is None:
-            return  # settings are broken: events stay stored for a page with working settings
         try:
             records = batch.to_py() if hasattr(batch, "to_py") else batch
             records = [(str(k), None if t is None else str(t), bool(m)) for k, t, m in records]
-            storage = self.engine.ports.storage
+            storage = self.engine.ports.storage if self.engine else getattr(self.inventory, "storage", None)
             if isinstance(storage, MirroredStorage):  # the page stored these; keep the worker's copy true
                 storage.data.update({k: t for k, t, m in records if t is not None and not m})
+            if self.engine is None:
+                return  # settings are broken: events stay stored for a page with working settings
             self.engine.accept(records)
         except Exception as exc:
-            self.engine.ports.log("error", f"Customer.io: could not take events ({type(exc).__name__}: {exc})")
+            import js
+
+            js.console.error(f"Customer.io: could not take events ({type(exc).__name__}: {exc})")
 
     async def flush(self) -> Any:
         if self.engine is None:

@@ -42,6 +42,7 @@
   var memory = new Map();      // events that localStorage refused (quota, privacy mode): kept for this page
   var pending = [];            // [key, json] not yet handed to Python
   var engine = null;           // the Python destination, once booted
+  var booted = false;          // Python runs and takes events
   var handoff = null;
   var readyResolve;
   var ready = new Promise(function (r) { readyResolve = r; });
@@ -109,7 +110,7 @@
       var key = newKey();
       try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); storageFull(e); }
       pending.push(key);
-      if (api.bootMs && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
+      if (booted && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
     } catch (err) {
       console.error('Customer.io: could not keep a ' + (ctx && ctx.event && ctx.event.type) + ' event: ' + err.message);
     }
@@ -118,7 +119,7 @@
 
   function flushHandoff() {
     handoff = null;
-    if (!api.bootMs || !pending.length) return;
+    if (!booted || !pending.length) return;
     var batch = pending.map(function (k) { return [k, memory.has(k) ? memory.get(k) : localStorage.getItem(k), memory.has(k)]; });
     pending = [];
     batch.forEach(function (b) { memory.delete(b[0]); });
@@ -134,6 +135,7 @@
   };
 
   function started(bootMs, mode) {
+    booted = true;
     api.bootMs = bootMs;
     api.bootMode = mode;
     performance.mark('cio-browser:ready');
@@ -227,7 +229,7 @@
     version: VERSION, plugin: plugin, ready: ready, settings: settings,
     flush: function () { return ready.then(function () { return engine.call('flush'); }); },
     stats: function () {
-      if (!api.bootMs) return Promise.resolve({ booting: true, pending: pending.length });
+      if (!booted) return Promise.resolve({ booting: true, pending: pending.length });
       return engine.call('stats_json').then(JSON.parse);
     },
     setAside: function () { return ready.then(function () { return engine.call('aside_json'); }).then(JSON.parse); },
@@ -235,7 +237,7 @@
       try { localStorage.setItem(ns + LAYOUT.optout, '1'); } catch (e) { /* settings.enabled covers this page */ }
       settings.enabled = false; pending = []; memory.clear();
       Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + LAYOUT.inbox) === 0) localStorage.removeItem(k); });
-      return api.bootMs ? engine.call('clear') : Promise.resolve();
+      return booted ? engine.call('clear') : Promise.resolve();
     },
     // data-boot="external": Python already runs on this page (PyScript's cio_browser.install()); it calls this
     // with its destination, so the plugin, storage and opt-out above are the only implementation of them.
