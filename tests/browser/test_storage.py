@@ -121,3 +121,22 @@ def test_pyscript_install_honours_the_opt_out_flag(context, sink):
     page.wait_for_timeout(500)
     assert sink.requests == []
     assert page.evaluate("() => Object.keys(localStorage).filter(k => k.includes(':in:'))") == []
+
+
+FILL_STORAGE = """() => {
+  let n = 0;
+  for (let size = 1024 * 1024; size >= 1; size = Math.floor(size / 2)) {
+    const chunk = 'f'.repeat(size);
+    try { for (;;) localStorage.setItem('site-filler-' + (n++), chunk); } catch (e) { /* next, smaller size */ }
+  }
+  return n;
+}"""
+
+
+def test_full_storage_is_said_once_loudly_and_events_are_still_delivered_from_memory(context, sink):
+    page = open_page(context, sink, settings_for(sink, boot="idle"))
+    assert page.evaluate(FILL_STORAGE) > 0, "localStorage never filled up"
+    page.evaluate("() => Promise.all([1, 2, 3].map(i => analytics.track('Full ' + i, {}, {messageId: 'full-' + i})))")
+    wait_until(lambda: sorted(sink.delivered_ids()) == ["full-1", "full-2", "full-3"], timeout=20)
+    full = [e for e in page.console_errors() if "storage is full" in e]
+    assert len(full) == 1 and "memory only" in full[0] and "1 so far" in full[0], full
