@@ -14,8 +14,12 @@ from typing import Any
 
 from .constants import PLUGIN_NAME
 from .delivery.engine import Engine, NetworkError, Response, new_key
+from .preview import check_settings, mask_headers, preview, request_fingerprints
 from .request import Request
 from .settings import Settings, SettingsError
+
+#: Requests kept in the page's request log (newest last) for the Event Tester and debugging.
+REQUEST_LOG_SIZE = 300
 
 __all__ = ["BrowserDestination", "MirroredStorage", "install", "start", "start_worker"]
 
@@ -87,6 +91,34 @@ class MirroredStorage:
         return sorted(k for k in self.data if k.startswith(prefix))
 
 
+class RequestLog:
+    """The requests this destination really sent and what came back, key masked (``cioBrowser.requests()``).
+
+    Why here and not at the endpoint: it shows exactly what left the browser, whether requests go to
+    Customer.io, a relay or the local endpoint, and each entry names its items (:func:`request_fingerprints`)
+    so a tool can link it to the call that caused it.
+    """
+
+    def __init__(self, size: int = REQUEST_LOG_SIZE) -> None:
+        self.size = size
+        self.entries: list[dict[str, Any]] = []
+        self.seq = 0
+
+    def sent(self, request: Request, at_ms: float, keepalive: bool) -> dict[str, Any]:
+        self.seq += 1
+        entry = {"seq": self.seq, "at": at_ms, "method": request.method, "url": request.url,
+                 "headers": mask_headers(dict(request.headers)), "body": request.body, "keepalive": keepalive,
+                 "items": request_fingerprints(request.method, request.url, request.body),
+                 "status": None, "answer": None, "error": None}
+        self.entries.append(entry)
+        del self.entries[: max(0, len(self.entries) - self.size)]
+        return entry
+
+    def since(self, seq: int) -> list[dict[str, Any]]:
+        """Entries with ``seq`` above the given one, plus those still waiting for an answer."""
+        return [e for e in self.entries if e["seq"] > seq or e["status"] is None]
+
+
 class BrowserPorts:
     """Engine ports backed by the page or worker: fetch, setTimeout, console, navigator.onLine."""
 
@@ -98,6 +130,7 @@ class BrowserPorts:
         self._to_js = to_js
         self._once = create_once_callable
         self.storage = storage if storage is not None else LocalStorage()
+        self.requests = RequestLog()
 
     def now_ms(self) -> float:
         return float(self.js.Date.now())
@@ -113,11 +146,13 @@ class BrowserPorts:
                 "keepalive": keepalive}
         if request.body is not None:
             init["body"] = request.json()
+        entry = self.requests.sent(request, self.now_ms(), keepalive)
         try:
             promise = self.js.fetch(request.url, self._to_js(init, dict_converter=self.js.Object.fromEntries))
         except Exception as exc:  # fetch threw synchronously (bad URL, CSP connect-src)
+            entry.update(status=0, error=str(exc))
             return _failed(NetworkError(str(exc)))
-        return _answer(promise)
+        return _answer(promise, entry)
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         asyncio.ensure_future(coro)
@@ -136,16 +171,18 @@ async def _failed(exc: Exception) -> Response:
     raise exc
 
 
-async def _answer(promise: Any) -> Response:
+async def _answer(promise: Any, entry: dict[str, Any]) -> Response:
     try:
         resp = await promise
         text = await resp.text()
     except Exception as exc:  # JsException: TypeError "Failed to fetch" (offline, CORS, reset)
+        entry.update(status=0, error=str(exc))
         raise NetworkError(str(exc)) from None
     headers = {}
     retry_after = resp.headers.get("retry-after")
     if retry_after is not None:
         headers["retry-after"] = str(retry_after)
+    entry.update(status=int(resp.status), answer=str(text), retry_after=headers.get("retry-after"))
     return Response(int(resp.status), headers, str(text))
 
 
@@ -209,6 +246,66 @@ class BrowserDestination:
     def clear(self) -> None:
         if self.engine is not None:
             self.engine.clear()
+
+    # ---- tools (the Event Tester, a site's own debugging): JSON strings in and out --------------------------
+    def preview_json(self, event_json: str, settings_json: str = "") -> str:
+        """``cioBrowser.preview(event[, settings])``: matched actions, payloads and requests; sends nothing.
+
+        Without ``settings`` it uses the running settings; with them, settings not applied yet (the tester's
+        editor), made absolute against this page's origin as at start-up.
+        """
+        import js
+
+        try:
+            settings = (_parse(settings_json, str(js.location.origin)) if settings_json
+                        else self.settings)
+        except (SettingsError, ValueError) as exc:
+            return json.dumps({"settings_error": str(exc)})
+        if settings is None:
+            return json.dumps({"settings_error": self.error})
+        try:
+            event = json.loads(event_json)
+            return json.dumps(preview(event, settings, now_ms=int(js.Date.now())), ensure_ascii=False)
+        except Exception as exc:  # a tool call must answer, never throw into the page
+            return json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+
+    def check_settings_json(self, settings_json: str) -> str:
+        """``cioBrowser.checkSettings(settings)``: every problem, as start-up would report them."""
+        import js
+
+        try:
+            raw = json.loads(settings_json)
+        except ValueError as exc:
+            return json.dumps({"ok": False, "problems": [f"not valid JSON: {exc}"], "settings": None})
+        endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
+        if isinstance(endpoint, str) and endpoint.startswith("/"):
+            raw = {**raw, "endpoint": str(js.location.origin) + endpoint}
+        return json.dumps(check_settings(raw), ensure_ascii=False)
+
+    def requests_json(self, since: str = "0") -> str:
+        """``cioBrowser.requests(since)``: requests sent by this page's destination, key masked."""
+        if self.engine is None or not isinstance(getattr(self.engine.ports, "requests", None), RequestLog):
+            return "[]"
+        return json.dumps(self.engine.ports.requests.since(int(since or 0)), ensure_ascii=False)
+
+    def resend_json(self, refs_json: str) -> str:
+        """``cioBrowser.resend([[key, index], …])``: set-aside events go back into the queue, mapped again with
+        the running settings. Answers ``{"resent": n, "kept": [reasons]}``."""
+        if self.engine is None:
+            return json.dumps({"resent": 0, "kept": [f"the settings are not usable: {self.error}"]})
+        engine = self.engine
+        resent, kept = 0, []
+        for key, index in json.loads(refs_json):
+            text = engine.take_back(str(key), None if index is None else int(index))
+            if text is None:
+                kept.append(f"{key}: no such record, or only part of the event was kept")
+                continue
+            now = engine.ports.now_ms()
+            new = new_key(engine.ns, now, resent, engine.ports.random())
+            engine.ports.storage.set(new, text)
+            engine.accept([(new, text, False)])
+            resent += 1
+        return json.dumps({"resent": resent, "kept": kept})
 
 
 def _parse(settings_json: Any, origin: str) -> Settings:

@@ -12,8 +12,6 @@ Standard library only.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import json
 import urllib.parse
@@ -22,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .constants import BATCH_PATH, ENTITY_PATH, MAX_BATCH_BYTES, MAX_ITEM_BYTES, METRICS_PATH
+from .request import basic_credentials, mask_authorization
 
 __all__ = [
     "MAX_ATTRIBUTES", "MAX_ATTRIBUTE_NAME_BYTES", "MAX_ATTRIBUTE_VALUE_BYTES", "MAX_BATCH_BYTES",
@@ -275,33 +274,10 @@ def check_customer_id(customer_id: str) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _basic_pair(value: str) -> bytes | None:
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "basic" or not token:
-        return None
-    try:
-        return base64.b64decode(token.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def authorized(headers: Mapping[str, str], site_id: str, api_key: str) -> bool:
     """True when ``headers`` (lower-case names) carry ``Authorization: Basic base64(site_id:api_key)``."""
-    decoded = _basic_pair(headers.get("authorization", ""))
+    decoded = basic_credentials(headers.get("authorization", ""))
     return decoded is not None and hmac.compare_digest(decoded, f"{site_id}:{api_key}".encode())
-
-
-def mask_authorization(value: str) -> str:
-    """An ``Authorization`` value safe to show or hand out: the site id stays, the key never does.
-
-    Why: whatever records traffic (the local endpoint's ``/__sink/requests``, the Event Tester) must not become
-    a way to read the Track API key.
-    """
-    decoded = _basic_pair(value)
-    if decoded is None:
-        return "[masked]"
-    site, sep, _ = decoded.decode("utf-8", errors="replace").partition(":")
-    return f"Basic [masked: site id {site!r}, API key hidden]" if sep else "Basic [masked]"
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -478,6 +478,21 @@ class Engine:
         extra = [r for r in self.aside if (r["key"], r["index"]) not in stored]  # storage was full
         return sorted([*records.values(), *extra], key=lambda r: (r.get("at") or 0, str(r.get("key"))))
 
+    def take_back(self, key: str, index: int | None) -> str | None:
+        """Remove one set-aside record (``key``/``index`` as :meth:`set_aside_records` lists them) and return the
+        event text it kept, so it can be stored again and mapped with the current settings ("send again").
+
+        Returns None, keeping the record, when there is no such record or it kept only part of the event.
+        """
+        record = next((r for r in self.set_aside_records() if r.get("key") == key and r.get("index") == index),
+                      None)
+        text = record.get("event") if record else None
+        if not isinstance(text, str) or not text or text.endswith(" chars in all]"):
+            return None
+        self.ports.storage.remove(self._aside_key(key, index))
+        self.aside = [r for r in self.aside if not (r.get("key") == key and r.get("index") == index)]
+        return text
+
     def stats(self) -> dict[str, Any]:
         return {
             **self.counters,
@@ -509,6 +524,9 @@ class Engine:
         self._memory.pop(key, None)
         self.ports.storage.remove(key)
         self.ports.storage.remove(self._meta_key(key))
+
+    def _aside_key(self, key: str, index: int | None) -> str:
+        return f"{self.ns}:aside:{key.rsplit(':', 1)[-1]}:{'x' if index is None else index}"
 
     def _meta_key(self, key: str) -> str:
         return self.ns + ":meta:" + key.rsplit(":", 1)[-1]
@@ -545,7 +563,7 @@ class Engine:
                   text[:MAX_ASIDE_EVENT_CHARS] + f"…[{len(text)} chars in all]"}
         self.aside.append(record)
         self.aside_counts[reason] = self.aside_counts.get(reason, 0) + 1
-        aside_key = f"{self.ns}:aside:{key.rsplit(':', 1)[-1]}:{'x' if index is None else index}"
+        aside_key = self._aside_key(key, index)
         if not self.ports.storage.set(aside_key, json.dumps(record, ensure_ascii=False)):
             message += " (storage is full: the record is kept in this page only)"
         existing = self.ports.storage.keys(self.ns + ":aside:")
