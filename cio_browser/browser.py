@@ -115,8 +115,8 @@ class RequestLog:
         return entry
 
     def since(self, seq: int) -> list[dict[str, Any]]:
-        """Entries with ``seq`` above the given one, plus those still waiting for an answer."""
-        return [e for e in self.entries if e["seq"] > seq or e["status"] is None]
+        """Entries with ``seq`` above the given one (a tool re-asks from its oldest unanswered entry)."""
+        return [e for e in self.entries if e["seq"] > seq]
 
 
 class BrowserPorts:
