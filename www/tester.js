@@ -302,8 +302,14 @@
   }
 
   // ---- 2. settings ------------------------------------------------------------------------------------
+  // The key is never shown: the editor holds a placeholder that stands for the key the page already has.
+  var KEEP_KEY = '(hidden: keep the current key, or type a new one)';
+  var keptKey = null;
   function showSettings(s) {
     var copy = Object.assign({}, s);
+    ['apiKey', 'api_key'].forEach(function (k) {
+      if (typeof copy[k] === 'string' && copy[k]) { keptKey = copy[k]; copy[k] = KEEP_KEY; }
+    });
     var subs = copy.subscriptions;
     delete copy.subscriptions;
     $('settings-json').value = pretty(copy);
@@ -313,6 +319,7 @@
     var s;
     try { s = JSON.parse($('settings-json').value || '{}'); } catch (e) { return { ok: false, problem: 'settings are not valid JSON: ' + e.message }; }
     if (!s || typeof s !== 'object' || Array.isArray(s)) return { ok: false, problem: 'settings must be a JSON object' };
+    ['apiKey', 'api_key'].forEach(function (k) { if (s[k] === KEEP_KEY) s[k] = keptKey; });
     var text = $('subs-json').value.trim();
     if (text) {
       try { s.subscriptions = JSON.parse(text); } catch (e) { return { ok: false, problem: 'subscriptions are not valid JSON: ' + e.message }; }
