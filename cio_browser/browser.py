@@ -180,8 +180,8 @@ async def _answer(promise: Any, entry: dict[str, Any]) -> Response:
         raise NetworkError(str(exc)) from None
     headers = {}
     retry_after = resp.headers.get("retry-after")
-    if retry_after is not None:
-        headers["retry-after"] = str(retry_after)
+    if isinstance(retry_after, str):  # JS null arrives as pyodide's jsnull, not None
+        headers["retry-after"] = retry_after
     entry.update(status=int(resp.status), answer=str(text), retry_after=headers.get("retry-after"))
     return Response(int(resp.status), headers, str(text))
 

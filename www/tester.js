@@ -193,13 +193,14 @@
       r.status === 0 ? '  →  network error: ' + (r.error || '') : '  →  HTTP ' + r.status;
     var cls = r.status === undefined || r.status === null ? '' : (r.status >= 200 && r.status < 300 ? 'ok' : 'bad');
     box.appendChild(el('div', r.method + ' ' + r.url + status, 'label ' + cls));
+    if (r.answer !== undefined && r.answer !== null) {
+      var answer = parseAnswer(r.answer);
+      box.appendChild(el('div', 'Customer.io answered' + (r.retry_after ? ' (Retry-After ' + r.retry_after + ')' : '') + ': ' +
+        (answer === '' ? '(empty body)' : JSON.stringify(answer)), 'answer ' + cls));
+    }
     var h = Object.keys(r.headers || {}).map(function (k) { return k + ': ' + r.headers[k]; }).join('\n');
     box.appendChild(pre(h || '(no headers)'));
     if (r.body !== null && r.body !== undefined) box.appendChild(pre(r.body));
-    if (r.answer !== undefined && r.answer !== null) {
-      box.appendChild(el('div', 'Customer.io answered' + (r.retry_after ? ' (Retry-After ' + r.retry_after + ')' : ''), 'label'));
-      box.appendChild(pre(parseAnswer(r.answer) === '' ? '(empty body)' : parseAnswer(r.answer)));
-    }
     return box;
   }
   function messageIdOf(record) {
@@ -278,6 +279,8 @@
         r[0].forEach(function (entry) { lastSeq = Math.max(lastSeq, entry.seq); link(entry); });
         aside = r[1];
         $('stats').textContent = 'destination: ' + JSON.stringify(r[2]);
+        $('kept-note').textContent = r[2].error ? 'The running settings are not usable (' + r[2].error +
+          '): new events are kept in this browser, not sent, and go out once fixed settings are applied.' : '';
         var sig = JSON.stringify([r[0], aside.length, calls.length, calls.map(function (c) { return c.preview ? 1 : 0; })]);
         if (sig !== lastDrawn) { lastDrawn = sig; save(); render(); }
       }).catch(function () { /* shown by the status line */ });

@@ -215,3 +215,29 @@ def test_readable_at_desktop_and_phone_width(context, sink, tmp_path, viewport):
          "Local endpoint fault modes")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {viewport['width']}px"
+
+
+@pytest.mark.parametrize("boot", ["worker", "idle"])
+def test_page_api_preview_sends_nothing_in_either_boot_mode(context, sink, boot):
+    """cioBrowser.preview / checkSettings answer through the worker bridge and the main-thread bridge alike."""
+    from .conftest import open_page, settings_for
+
+    page = open_page(context, sink, settings_for(sink, boot=boot))
+    result = page.evaluate("""() => window.cioBrowser.preview({type: 'track', event: 'Relationship Deleted',
+        userId: 'u1', messageId: 'm-1', properties: {objectId: 'acct-9'}})""")
+    [matched] = [s for s in result["subscriptions"] if s["matched"]]
+    assert matched["name"] == "Delete Relationship" and matched["payload"]["action"] == "delete_relationships"
+    [request] = result["requests"]
+    assert request["url"] == sink.url + "/api/v2/batch" and len(request["items"]) == 1
+    assert request["headers"]["authorization"].startswith("Basic [masked") and API_KEY not in json.dumps(result)
+    # with other settings, not applied: a custom subscription list
+    custom = page.evaluate("""() => window.cioBrowser.preview({type: 'identify', userId: 'u1', messageId: 'm-2'},
+        {siteId: 's', apiKey: 'k',
+         subscriptions: [{action: 'createUpdatePerson', subscribe: 'type = \\"track\\"'}]})""")
+    assert [s["matched"] for s in custom["subscriptions"]] == [False]
+    assert "type is \"identify\"" in custom["subscriptions"][0]["why"]
+    check = page.evaluate("() => window.cioBrowser.checkSettings({siteId: 'a:b', batchSize: 0})")
+    assert not check["ok"] and len(check["problems"]) == 3
+    page.evaluate("() => window.cioBrowser.flush()")
+    assert sink.requests == []
+    assert page.evaluate("() => window.cioBrowser.requests(0)") == []

@@ -122,3 +122,19 @@ def test_a_set_aside_event_is_sent_again_once_the_settings_are_fixed() -> None:
         await ports.run()
         assert [b["batch"][0]["id"] for b in ports.bodies()] == ["m-5"]
     run(go())
+
+
+def test_the_request_log_masks_the_key_and_is_bounded() -> None:
+    from cio_browser.browser import RequestLog
+    from cio_browser.mapping import requests_for
+
+    log = RequestLog(size=3)
+    [request] = requests_for(track("Signed Up", "m-1"), SETTINGS, batch=True, now_ms=NOW)
+    for i in range(5):
+        entry = log.sent(request, NOW + i, keepalive=False)
+    entry.update(status=200, answer="{}")
+    assert [e["seq"] for e in log.entries] == [3, 4, 5]
+    assert [e["seq"] for e in log.since(4)] == [5]
+    assert API_KEY not in json.dumps(log.entries)
+    assert log.entries[-1]["headers"]["authorization"] == "Basic [masked: site id 's1', API key hidden]"
+    assert log.entries[-1]["items"] == ["id:m-1"]
