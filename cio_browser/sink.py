@@ -44,16 +44,20 @@ from types import TracebackType
 from typing import Any
 
 from .trackapi import (
+    BODY_LIMITS,
     Verdict,
     authorized,
     compact_json,
     error_body,
     evaluate,
     mask_authorization,
+    oversized_body_error,
     validate_entity,
 )
 
-__all__ = ["Recorded", "Sink", "main", "validate_entity"]
+#: BODY_LIMITS, oversized_body_error and validate_entity are re-exported for callers written before
+#: cio_browser.trackapi existed; import them from there.
+__all__ = ["BODY_LIMITS", "Recorded", "Sink", "main", "oversized_body_error", "validate_entity"]
 
 # --------------------------------------------------------------------------------------------------------------
 # Limits and vocabularies. Sizes in bytes of UTF-8 (customerio.md §1.4); the v2 request limits come from

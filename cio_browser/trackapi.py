@@ -23,10 +23,11 @@ from .constants import BATCH_PATH, ENTITY_PATH, MAX_BATCH_BYTES, MAX_ITEM_BYTES,
 from .request import basic_credentials, mask_authorization
 
 __all__ = [
-    "MAX_ATTRIBUTES", "MAX_ATTRIBUTE_NAME_BYTES", "MAX_ATTRIBUTE_VALUE_BYTES", "MAX_BATCH_BYTES",
+    "BODY_LIMITS", "MAX_ATTRIBUTES", "MAX_ATTRIBUTE_NAME_BYTES", "MAX_ATTRIBUTE_VALUE_BYTES", "MAX_BATCH_BYTES",
     "MAX_CUSTOMER_ID_BYTES", "MAX_EVENT_DATA_BYTES", "MAX_ITEM_BYTES", "MAX_NAME_BYTES", "UNAUTHORIZED",
     "Credentials", "Reject", "Verdict", "authorized", "check_customer_id", "compact_json", "error_body",
-    "evaluate", "mask_authorization", "route", "validate_entity", "validate_metrics", "validate_v1_event",
+    "evaluate", "mask_authorization", "oversized_body_error", "route", "validate_device", "validate_entity",
+    "validate_metrics", "validate_v1_event",
 ]
 
 # --------------------------------------------------------------------------------------------------------------
@@ -57,6 +58,9 @@ EVENT_ACTIONS = frozenset({"event", "page", "screen", "viewed_content", "clicked
 #: Actions whose attributes are profile attributes (each string value limited to 1000 bytes).
 IDENTIFY_ACTIONS = frozenset({"identify", "identify_anonymous"})
 METRICS = ("delivered", "opened", "clicked", "converted", "spammed", "bounced", "dropped", "deferred")
+
+#: Customer.io's per-request body limits, by API path (customerio.md §1.4).
+BODY_LIMITS: dict[str, int] = {ENTITY_PATH: MAX_ITEM_BYTES, BATCH_PATH: MAX_BATCH_BYTES}
 
 #: ``(site id, API key)``: the credentials a workspace accepts.
 Credentials = tuple[str, str]
@@ -93,6 +97,18 @@ def _nbytes(text: str) -> int:
 def error_body(message: str) -> dict[str, Any]:
     """Customer.io's error shape (customerio.md §1.4): ``{"meta": {"error": "…"}}``."""
     return {"meta": {"error": message}}
+
+
+def oversized_body_error(api_path: str, size: int) -> dict[str, Any] | None:
+    """Customer.io's 400 answer to a body of ``size`` bytes on ``api_path`` when it is over the limit, else None.
+
+    The relay refuses oversized bodies with this same answer without calling upstream, so a page behind the
+    relay sees exactly what it would see from Customer.io.
+    """
+    limit = BODY_LIMITS.get(api_path)
+    if limit is None or size <= limit:
+        return None
+    return error_body(f"request body exceeds {limit // 1024}KB limit")
 
 
 def _non_empty_string(value: Any) -> bool:
@@ -269,6 +285,21 @@ def check_customer_id(customer_id: str) -> tuple[str, str] | None:
     return None
 
 
+def validate_device(body: Any) -> tuple[str, str] | None:
+    """``PUT /api/v1/customers/{id}/devices``: ``{"device": {id, platform: ios|android, last_used?}}``."""
+    device = body.get("device") if isinstance(body, dict) else None
+    if not isinstance(device, dict):
+        return "device", "must be a JSON object"
+    if not isinstance(device.get("id"), str) or not device["id"]:
+        return "device.id", "must be a non-empty string"
+    if device.get("platform") not in ("ios", "android"):
+        return "device.platform", "must be one of ios, android"
+    last_used = device.get("last_used")
+    if last_used is not None and (isinstance(last_used, bool) or not isinstance(last_used, (int, float))):
+        return "device.last_used", "must be a unix timestamp"
+    return None
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Credentials
 # --------------------------------------------------------------------------------------------------------------
@@ -305,6 +336,11 @@ def route(api_path: str) -> tuple[str, str, str | None] | None:
         head, _, tail = rest.partition("/")
         if head and tail == "events":
             return "POST", "customer_event", urllib.parse.unquote(head)
+        if head and tail == "devices":
+            return "PUT", "device", urllib.parse.unquote(head)
+        token = tail.removeprefix("devices/")
+        if head and token != tail and token and "/" not in token:
+            return "DELETE", "device_delete", urllib.parse.unquote(head)
     return None
 
 
@@ -348,7 +384,7 @@ def evaluate(
         return Verdict(405, error_body("method not allowed"), headers={"Allow": allowed.replace("|", ", ")})
     if endpoint == "auth":
         return Verdict(200, {})
-    if endpoint == "customer" and method == "DELETE":
+    if endpoint == "device_delete" or (endpoint == "customer" and method == "DELETE"):
         problem = check_customer_id(customer_id or "")
         return Verdict(400, error_body(f"{problem[0]}: {problem[1]}")) if problem else Verdict(200, {})
 
@@ -356,9 +392,8 @@ def evaluate(
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return Verdict(400, error_body("content-type must be application/json"))
-    limit = MAX_BATCH_BYTES if endpoint == "batch" else MAX_ITEM_BYTES
-    if endpoint in ("entity", "batch") and len(raw) > limit:
-        return Verdict(400, error_body(f"request body exceeds {limit // 1024}KB limit"))
+    if (too_big := oversized_body_error(api_path, len(raw))) is not None:
+        return Verdict(400, too_big)
     if not raw and endpoint == "customer":
         body: Any = {}
     else:
@@ -379,6 +414,8 @@ def evaluate(
         return _evaluate_batch(body, strict_timestamps, rejection)
     if endpoint == "metrics":
         problem = validate_metrics(body)
+    elif endpoint == "device":
+        problem = check_customer_id(customer_id or "") or validate_device(body)
     elif endpoint == "customer":
         problem = check_customer_id(customer_id or "")
         if problem is None:
