@@ -277,10 +277,7 @@ class BrowserDestination:
             raw = json.loads(settings_json)
         except ValueError as exc:
             return json.dumps({"ok": False, "problems": [f"not valid JSON: {exc}"], "settings": None})
-        endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
-        if isinstance(endpoint, str) and endpoint.startswith("/"):
-            raw = {**raw, "endpoint": str(js.location.origin) + endpoint}
-        return json.dumps(check_settings(raw), ensure_ascii=False)
+        return json.dumps(check_settings(_absolute(raw, str(js.location.origin))), ensure_ascii=False)
 
     def requests_json(self, since: str = "0") -> str:
         """``cioBrowser.requests(since)``: requests sent by this page's destination, key masked."""
@@ -308,13 +305,17 @@ class BrowserDestination:
         return json.dumps({"resent": resent, "kept": kept})
 
 
-def _parse(settings_json: Any, origin: str) -> Settings:
-    raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
+def _absolute(raw: Any, origin: str) -> Any:
+    """Settings with URL paths on the page's own origin made absolute (a first-party proxy such as "/cio")."""
     endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
     if isinstance(endpoint, str) and endpoint.startswith("/"):
-        # a path on the page's own origin (a first-party proxy such as "/cio")
         raw = {**raw, "endpoint": origin + endpoint}
-    return Settings.from_dict(raw)
+    return raw
+
+
+def _parse(settings_json: Any, origin: str) -> Settings:
+    raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
+    return Settings.from_dict(_absolute(raw, origin))
 
 
 def _make(settings_json: Any, storage: Any = None) -> BrowserDestination:
