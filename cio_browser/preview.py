@@ -94,9 +94,20 @@ def _why_not(matches: Any, event: dict[str, Any]) -> str:
 def _candidates(settings: Settings) -> list[dict[str, Any]]:
     """Every subscription the settings define (the presets when there are none), compiled, in order."""
     if settings.subscriptions is not None:
-        compiled = compile_subscriptions(settings.subscriptions)
-        return [{"name": s.name, "action": s.action, "matches": s.matches, "mapping": s.mapping,
-                 "custom": True} for s in compiled]
+        raw = list(settings.subscriptions)
+        compiled = iter(compile_subscriptions(raw))
+        out: list[dict[str, Any]] = []
+        for sub in raw:
+            if isinstance(sub, dict) and "partnerAction" in sub and sub.get("enabled", True) is False:
+                # Segment's switched-off subscription: compile_subscriptions skips it; say so rather than hide it
+                out.append({"name": str(sub.get("name") or sub["partnerAction"]), "action": None,
+                            "action_name": str(sub["partnerAction"]), "subscribe": sub.get("subscribe"),
+                            "disabled": True})
+                continue
+            s = next(compiled)
+            out.append({"name": s.name, "action": s.action, "matches": s.matches, "mapping": s.mapping,
+                        "custom": True})
+        return out
     out = []
     for preset in PRESETS:
         action = ACTIONS[preset.action]
@@ -131,6 +142,11 @@ def preview(event: Any, settings: Settings, *, now_ms: int | None = None) -> dic
         return result
     items: list[Item] = []
     for sub in _candidates(settings):
+        if sub.get("disabled"):
+            result["subscriptions"].append({
+                "name": sub["name"], "action": sub["action_name"], "custom": True, "subscribe": sub["subscribe"],
+                "matched": False, "why": "disabled (enabled: false in Segment's settings)"})
+            continue
         matches = sub["matches"]
         row: dict[str, Any] = {"name": sub["name"], "action": sub["action"].name, "custom": sub["custom"],
                                "subscribe": matches.source if matches is not None else None}

@@ -153,6 +153,8 @@ def test_import_a_segment_format_subscription_list(context, sink, tmp_path):
     preview = page.locator("#preview")
     wait_text(preview, "Track Orders")
     assert "Identify Everyone" not in preview.inner_text().split("did not match")[0]
+    preview.locator("details.not-matched summary").click()
+    assert "not matched: disabled (enabled: false in Segment's settings)" in preview.inner_text()
     page.click("#apply")
     wait_booted(page)
     page.click("#send")
