@@ -12,6 +12,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .config import Config
+from .config import load as load_config
 from .constants import PLUGIN_NAME
 from .delivery.engine import Engine, NetworkError, Response, new_key
 from .preview import check_settings, mask_headers, preview, request_fingerprints
@@ -257,7 +259,7 @@ class BrowserDestination:
         import js
 
         try:
-            settings = (_parse(settings_json, str(js.location.origin)) if settings_json
+            settings = (_parse(settings_json, str(js.location.origin)).settings if settings_json
                         else self.settings)
         except (SettingsError, ValueError) as exc:
             return json.dumps({"settings_error": str(exc)})
@@ -313,9 +315,9 @@ def _absolute(raw: Any, origin: str) -> Any:
     return raw
 
 
-def _parse(settings_json: Any, origin: str) -> Settings:
+def _parse(settings_json: Any, origin: str) -> Config:
     raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
-    return Settings.from_dict(_absolute(raw, origin))
+    return load_config(_absolute(raw, origin))
 
 
 def _make(settings_json: Any, storage: Any = None) -> BrowserDestination:
@@ -323,17 +325,21 @@ def _make(settings_json: Any, storage: Any = None) -> BrowserDestination:
     import js
 
     try:
-        settings = _parse(settings_json, str(js.location.origin))
+        config = _parse(settings_json, str(js.location.origin))
     except (SettingsError, ValueError) as exc:
         message = str(exc) if isinstance(exc, SettingsError) else f"Customer.io settings: {exc}"
         js.console.error(message + ". Events are kept in this browser and sent once the settings are fixed.")
         return BrowserDestination(None, None, message)
+    settings = config.settings
+    for note in config.notes:
+        js.console.warn(note)
     ports = BrowserPorts(storage)
     if not settings.enabled:
-        Engine(settings, ports, leader=False).clear()
+        Engine(settings, ports, leader=False, subscriptions=config.subscriptions).clear()
         return BrowserDestination(settings, None, "disabled")
     has_locks = bool(getattr(js.navigator, "locks", None))
-    return BrowserDestination(settings, Engine(settings, ports, leader=not has_locks))
+    return BrowserDestination(settings, Engine(settings, ports, leader=not has_locks,
+                                               subscriptions=config.subscriptions))
 
 
 def _listen(dest: BrowserDestination, target: Any, name: str, fn: Callable[[Any], Any]) -> None:

@@ -16,31 +16,30 @@ import hashlib
 import json
 from typing import Any
 
-from .classic import classic_items
-from .errors import InvalidEvent
+from .classic import classic_map
+from .config import load as load_config
+from .errors import InvalidEvent, SettingsError
 from .mapping import compile_subscriptions, map_action, to_requests
 from .mapping.actions import ACTIONS, compile_action_mapping
-from .mapping.directives import MappingError
 from .presets import PRESETS
 from .request import Item, Request, mask_authorization
-from .settings import Settings, SettingsError
+from .settings import Settings
 
 __all__ = ["check_settings", "mask_headers", "preview", "request_fingerprints", "request_view"]
 
 
 def check_settings(raw: Any) -> dict[str, Any]:
-    """``{"ok", "problems", "settings"}``: every problem :class:`Settings` finds (the start-up error's list).
+    """``{"ok", "problems", "notes", "settings"}``: what start-up reports for ``raw`` (:func:`cio_browser.config.load`:
+    settings, credentials and subscriptions, every problem listed), without starting anything.
 
     ``settings`` is the parsed settings without the API key (None when invalid), so a tool can show what the
-    destination would run with.
+    destination would run with; ``notes`` are the start-up warnings that do not stop delivery.
     """
     try:
-        settings = Settings.from_dict(raw)
+        config = load_config(raw)
     except SettingsError as exc:
-        return {"ok": False, "problems": list(exc.problems), "settings": None}
-    except MappingError as exc:  # a subscription problem reported outside SettingsError
-        return {"ok": False, "problems": list(exc.problems), "settings": None}
-    return {"ok": True, "problems": [], "settings": settings.to_dict()}
+        return {"ok": False, "problems": list(exc.problems), "notes": [], "settings": None}
+    return {"ok": True, "problems": [], "notes": list(config.notes), "settings": config.settings.to_dict()}
 
 
 def mask_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -133,11 +132,8 @@ def preview(event: Any, settings: Settings, *, now_ms: int | None = None) -> dic
         return result
     if settings.mode == "classic":
         result["note"] = "classic mode maps by call type (Track API v1); it has no subscriptions"
-        try:
-            items = classic_items(event, settings)
-        except InvalidEvent as exc:
-            result["errors"].append(_error(exc))
-            return result
+        items, errors = classic_map(event)
+        result["errors"] = [_error(exc) for exc in errors]
         result["requests"] = [request_view(r) for r in to_requests(items, settings, batch=False)]
         return result
     items: list[Item] = []

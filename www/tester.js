@@ -344,6 +344,7 @@
       verdict.textContent = r.ok ? '✓ valid settings' : '✗ ' + r.problems.length + ' problem(s): the destination would keep events and send nothing';
       verdict.className = r.ok ? 'ok' : 'bad';
       r.problems.forEach(function (p) { problems.appendChild(el('li', p)); });
+      (r.notes || []).forEach(function (n) { problems.appendChild(el('li', 'note: ' + n, 'muted')); });
       schedulePreview();
     });
   }

@@ -76,13 +76,24 @@ def test_classic_mode_previews_its_v1_requests() -> None:
 
 
 def test_check_settings_lists_every_problem_like_start_up() -> None:
-    result = check_settings({"siteId": "a:b", "batchSize": 0, "region": "Mars"})
+    import pytest
+
+    from cio_browser.config import load
+    from cio_browser.errors import SettingsError
+
+    raw = {"siteId": "a:b", "batchSize": 0, "region": "Mars", "subscriptions": [{"action": "nope"}]}
+    result = check_settings(raw)
     assert not result["ok"] and result["settings"] is None
-    assert len(result["problems"]) == 4
+    with pytest.raises(SettingsError) as start_up:
+        load(raw)
+    assert result["problems"] == start_up.value.problems and len(result["problems"]) == 4
     assert any("siteId must not contain ':'" in p for p in result["problems"])
-    assert any("batchSize" in p for p in result["problems"])
-    ok = check_settings({"siteId": "s1", "apiKey": API_KEY})
+    assert any("subscriptions[0].action 'nope'" in p for p in result["problems"])
+    assert check_settings({"siteId": "s1"})["problems"] == [
+        "apiKey is required (or set endpoint to a first-party proxy URL that adds it)"]
+    ok = check_settings({"siteId": "s1", "apiKey": API_KEY, "versionSettings": {}})
     assert ok["ok"] and ok["problems"] == [] and API_KEY not in json.dumps(ok)
+    assert ok["notes"] and "versionSettings" in ok["notes"][0]
 
 
 def test_preview_names_the_items_the_engine_really_sends() -> None:
