@@ -174,7 +174,7 @@
   function use(dest, bootMs, mode) {
     engine = {
       accept: function (batch) { dest.accept(batch); },
-      call: function (method) { return Promise.resolve(dest[method]()).then(String); }
+      call: function (method, args) { return Promise.resolve(dest[method].apply(dest, args || [])).then(String); }
     };
     started(bootMs, mode);
   }
@@ -214,11 +214,11 @@
     window.addEventListener('pagehide', function () { engine.call('leave'); });
     engine = {
       accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
-      call: function (method) {
+      call: function (method, args) {
         return new Promise(function (resolve, reject) {
           var id = nextId++;
           calls.set(id, { resolve: resolve, reject: reject });
-          worker.postMessage({ type: 'call', id: id, method: method });
+          worker.postMessage({ type: 'call', id: id, method: method, args: args || [] });
         });
       }
     };
@@ -245,9 +245,24 @@
       if (bootMode !== 'external' || engine) throw new Error('cioBrowser.attach() is only for data-boot="external"');
       use(dest, 0, 'external');
     },
+    // Tools (the Event Tester, a site's own debugging). Python answers; nothing here is sent anywhere.
+    // preview(event[, settings]): which subscriptions match (and why the others do not), payloads, requests.
+    preview: function (event, withSettings) {
+      return tool('preview_json', [serialize(event), withSettings ? JSON.stringify(withSettings) : '']);
+    },
+    // checkSettings(settings): every problem, as start-up reports them.
+    checkSettings: function (candidate) { return tool('check_settings_json', [JSON.stringify(candidate)]); },
+    // requests(since): what this destination sent (key masked) and each answer.
+    requests: function (since) { return tool('requests_json', [String(since || 0)]); },
+    // resend([[key, index], ...]): set-aside events go back into the queue, mapped with the running settings.
+    resend: function (refs) { return tool('resend_json', [JSON.stringify(refs)]); },
     optIn: function () { try { localStorage.removeItem(ns + LAYOUT.optout); } catch (e) { /* ignore */ } settings.enabled = true; }
   };
   window.cioBrowser = api;
+
+  function tool(method, args) {
+    return ready.then(function () { return engine.call(method, args); }).then(JSON.parse);
+  }
 
   // Register with analytics.js 2.0: the snippet stub queues `register` until the library loads; a loaded
   // instance registers at once. Sites that build analytics with `AnalyticsBrowser.load({plugins: […]})`

@@ -75,6 +75,7 @@ class Archive(Protocol):
     def put(self, key: str, value: str) -> Awaitable[bool]: ...
     def get(self, key: str) -> Awaitable[str | None]: ...
     def keys(self, prefix: str) -> Awaitable[list[str]]: ...
+    def remove(self, key: str) -> Awaitable[bool]: ...
 
 
 class Ports(Protocol):
@@ -574,6 +575,26 @@ class Engine:
                 "stored": 0, "orphaned": {}, "set_aside": {}, "leader": False, "blocked": None, "paused_ms": 0.0,
                 "failures": 0, "retry_in_ms": 0.0}
 
+    async def take_back(self, key: str, index: int | None) -> str | None:
+        """Remove one set-aside record (``key``/``index`` as :meth:`set_aside_records` lists them) and return the
+        event text it kept, so it can be stored again and mapped with the current settings ("send again").
+
+        Returns None, keeping the record, when there is no such record or it kept only part of the event (a
+        record written by an older version that cut large events).
+        """
+        record = next((r for r in await self.set_aside_records()
+                       if r.get("key") == key and r.get("index") == index), None)
+        text = record.get("event") if record else None
+        if record is None or not isinstance(text, str) or not text or text.endswith(" chars in all]"):
+            return None
+        aside_key = record.get("id") or self._aside_key(key, index)
+        self.ports.storage.remove(aside_key)
+        archive = getattr(self.ports, "archive", None)
+        if archive is not None:
+            await archive.remove(aside_key)
+        self.aside = [r for r in self.aside if not (r.get("key") == key and r.get("index") == index)]
+        return text
+
     def stats(self) -> dict[str, Any]:
         inventory = Inventory(self.ports.storage, self.ns)
         return {
@@ -613,6 +634,9 @@ class Engine:
         self._memory.pop(key, None)
         self.ports.storage.remove(key)
         self.ports.storage.remove(self._meta_key(key))
+
+    def _aside_key(self, key: str, index: int | None) -> str:
+        return f"{self.ns}{layout.ASIDE}{layout.suffix(key)}:{'x' if index is None else index}"
 
     def _meta_key(self, key: str) -> str:
         return self.ns + layout.META + layout.suffix(key)
