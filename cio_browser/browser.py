@@ -213,10 +213,11 @@ class BrowserDestination:
 
 def _parse(settings_json: Any, origin: str) -> Settings:
     raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
-    endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
-    if isinstance(endpoint, str) and endpoint.startswith("/"):
-        # a path on the page's own origin (a first-party proxy such as "/cio")
-        raw = {**raw, "endpoint": origin + endpoint}
+    for name in ("endpoint", "relay"):
+        value = raw.get(name) if isinstance(raw, dict) else None
+        if isinstance(value, str) and value.startswith("/"):
+            # a path on the page's own origin (a first-party proxy or relay such as "/cio")
+            raw = {**raw, name: origin + value}
     return Settings.from_dict(raw)
 
 

@@ -42,7 +42,7 @@ from typing import Any
 
 from .constants import BATCH_PATH, ENTITY_PATH, MAX_BATCH_BYTES, MAX_ITEM_BYTES, METRICS_PATH
 
-__all__ = ["Recorded", "Sink", "main", "validate_entity"]
+__all__ = ["BODY_LIMITS", "Recorded", "Sink", "main", "oversized_body_error", "validate_entity"]
 
 # --------------------------------------------------------------------------------------------------------------
 # Limits and vocabularies. Sizes in bytes of UTF-8 (customerio.md §1.4); the v2 request limits come from
@@ -196,6 +196,22 @@ def _nbytes(text: str) -> int:
 def _error_body(message: str) -> dict[str, Any]:
     """Customer.io's error shape (customerio.md §1.4): ``{"meta": {"error": "…"}}``."""
     return {"meta": {"error": message}}
+
+
+#: Customer.io's per-request body limits, by API path (customerio.md §1.4).
+BODY_LIMITS: dict[str, int] = {ENTITY_PATH: MAX_ITEM_BYTES, BATCH_PATH: MAX_BATCH_BYTES}
+
+
+def oversized_body_error(api_path: str, size: int) -> dict[str, Any] | None:
+    """Customer.io's 400 answer to a body of ``size`` bytes on ``api_path`` when it is over the limit, else None.
+
+    The relay refuses oversized bodies with this same answer without calling upstream, so a page behind the
+    relay sees exactly what it would see from Customer.io.
+    """
+    limit = BODY_LIMITS.get(api_path)
+    if limit is None or size <= limit:
+        return None
+    return _error_body(f"request body exceeds {limit // 1024}KB limit")
 
 
 def _non_empty_string(value: Any) -> bool:
@@ -1148,9 +1164,8 @@ class Sink:
             ctype = headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype != "application/json":
                 return _Verdict(400, _error_body("content-type must be application/json"))
-        limit = MAX_BATCH_BYTES if endpoint == "batch" else MAX_ITEM_BYTES
-        if endpoint in ("entity", "batch") and len(raw) > limit:
-            return _Verdict(400, _error_body(f"request body exceeds {limit // 1024}KB limit"))
+        if (too_big := oversized_body_error(api_path, len(raw))) is not None:
+            return _Verdict(400, too_big)
         if not raw and endpoint == "customer":
             body: Any = {}
         else:
