@@ -169,9 +169,27 @@ class Relay:
             return _error(400, "request body is not valid JSON", cors)
         if not isinstance(events, list):
             return _error(400, "request body must be a JSON array of analytics.js events", cors)
-        plan = plan_events(events, self.config.settings, int(time.time() * 1000))
-        first_failure: tuple[int, str | None] | None = None
+        now_ms = int(time.time() * 1000)
+        plan = plan_events(events, self.config.settings, now_ms)
+        failure = await self._send_plan(plan, events, now_ms, split=True)
+        headers = dict(cors)
+        if failure is not None and failure[1]:
+            headers["retry-after"] = failure[1]
+        return _json(failure[0] if failure else 200, {"results": plan.outcomes}, headers)
+
+    async def _send_plan(self, plan: Any, events: list[Any], now_ms: int, *, split: bool
+                         ) -> tuple[int, str | None] | None:
+        """Send a plan's requests in order and settle its outcomes; the first retryable failure's (status,
+        Retry-After), which becomes the answer's status (200 when every event is settled for good).
+
+        A batch Customer.io refuses (400) refuses every item in it for the sake of one, so its events are then
+        sent again one by one, as the page's engine does: only the culprit ends up ``rejected``.
+        """
+        failure: tuple[int, str | None] | None = None
+        resent: set[int] = set()
         for send in plan.sends:
+            if resent.issuperset(send.events):
+                continue
             r = send.request
             try:
                 answer = await self.upstream.send(r.method, r.url, dict(r.headers),
@@ -179,6 +197,14 @@ class Relay:
                 status, retry_after, detail = answer.status, answer.retry_after, _cio_error(answer.body)
             except UpstreamError as exc:
                 status, retry_after, detail = exc.status, None, exc.message
+            if status == 400 and split and len(send.events) > 1:
+                for index in send.events:
+                    single = plan_events([events[index]], self.config.settings, now_ms)
+                    failed = await self._send_plan(single, [events[index]], now_ms, split=False)
+                    plan.outcomes[index] = single.outcomes[0]
+                    failure = failure or failed
+                resent.update(send.events)
+                continue
             ok = 200 <= status < 300
             for index in send.events:
                 outcome = plan.outcomes[index]
@@ -188,12 +214,9 @@ class Relay:
                     continue
                 outcome["status"] = "rejected" if status == 400 else "failed"
                 outcome["upstream"] = {"status": status, "error": detail}
-            if not ok and first_failure is None:
-                first_failure = (status, retry_after)
-        headers = dict(cors)
-        if first_failure is not None and first_failure[1]:
-            headers["retry-after"] = first_failure[1]
-        return _json(first_failure[0] if first_failure else 200, {"results": plan.outcomes}, headers)
+            if not ok and status != 400 and failure is None:  # a refusal is final; the rest is retried later
+                failure = (status, retry_after)
+        return failure
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
     @asynccontextmanager
