@@ -82,7 +82,7 @@ class Relay:
 
     def __init__(self, config: RelayConfig):
         self.config = config
-        self.upstream = Upstream(config.timeout_s, f"cio_browser-relay/{__version__}")
+        self.upstream = Upstream(config.upstream, config.timeout_s, f"cio_browser-relay/{__version__}")
         self.limiter = RateLimiter(config.rate_limit)
 
     # ---- entry point -------------------------------------------------------------------------------------

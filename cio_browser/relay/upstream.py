@@ -8,6 +8,7 @@ client may see (502 unreachable, 504 timed out): exception texts can hold URLs a
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 import httpx
@@ -34,12 +35,29 @@ class UpstreamError(Exception):
         self.message = message
 
 
+class _NoUpstreamURLs(logging.Filter):
+    """Drops httpx's INFO line ``HTTP Request: POST <url> …`` for requests to the relay's upstream: Classic
+    routes carry customer ids in the URL, and logs must not hold event data."""
+
+    def __init__(self, base: str):
+        super().__init__()
+        self.base = base
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (record.msg.startswith("HTTP Request:") if isinstance(record.msg, str) else False) or not any(
+            str(arg).startswith(self.base) for arg in args)
+
+
 class Upstream:
     """Pooled HTTP client for one event loop; ``timeout_s`` bounds every phase of every request."""
 
-    def __init__(self, timeout_s: float, user_agent: str):
+    def __init__(self, base: str, timeout_s: float, user_agent: str):
         self.timeout = httpx.Timeout(timeout_s)
         self.user_agent = user_agent
+        httpx_log = logging.getLogger("httpx")
+        if not any(isinstance(f, _NoUpstreamURLs) and f.base == base for f in httpx_log.filters):
+            httpx_log.addFilter(_NoUpstreamURLs(base))
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 

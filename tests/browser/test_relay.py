@@ -52,7 +52,7 @@ def test_a_page_closed_300_ms_after_page_and_track_delivers_both_through_the_rel
 def test_the_page_holds_no_key_and_the_endpoint_gets_the_authorization_header(context, demo):
     sent_headers: list[dict] = []
     page = open_relay_page(context, demo, {"relay": "/cio"})
-    page.on("request", lambda r: sent_headers.append(r.headers) if "/cio/" in r.url else None)
+    context.on("request", lambda r: sent_headers.append(r.headers) if "/cio/" in r.url else None)
     page.wait_ready()
     page.evaluate("() => analytics.identify('user-1', {plan: 'pro'}, {messageId: 'key-id'})")
     page.evaluate("() => analytics.track('Key Check', {}, {messageId: 'key-track'})")
