@@ -154,7 +154,11 @@
             relayRefused.add(key);
           } else { retry = true; }
         });
-        if (relayOnly) { relayBackoff = retry ? Math.min((relayBackoff || 2500) * 2, 300000) : 0; if (retry) relayLater(); }
+        if (relayOnly) {
+          relayBackoff = retry ? Math.min((relayBackoff || 2500) * 2, 300000) : 0;
+          if (retry) relayLater();
+          else if (storedEventKeys().some(function (k) { return !relayBusy.has(k) && !relayRefused.has(k); })) relaySoon();
+        }
       }).catch(function () {
         sent.forEach(function (k) { relayBusy.delete(k); });
         if (relayOnly) { relayBackoff = Math.min((relayBackoff || 2500) * 2, 300000); relayLater(); }
