@@ -93,3 +93,17 @@ def test_when_python_cannot_run_every_event_goes_through_the_relay(context, demo
     # confirmed by the relay: nothing is left in the stored queue
     wait_until(lambda: page.evaluate("() => Object.keys(localStorage).filter(k => k.includes(':in:'))") == [])
     assert any("Python cannot run on this page" in text for _, text in page.console)
+
+
+def test_upstream_down_429_and_5xx_through_the_relay_lose_nothing(context, demo):
+    page = open_relay_page(context, demo, {"relay": "/cio"})
+    page.wait_ready()
+    demo.sink.fail_next(0, path="/api/v2/batch")       # connection dropped: the relay answers 502
+    demo.sink.fail_next(503, path="/api/v2/batch")
+    demo.sink.fail_next(429, headers={"Retry-After": "1"}, path="/api/v2/batch")
+    page.evaluate("() => Promise.all(['A', 'B', 'C'].map(n => analytics.track(n, {}, {messageId: 'up-' + n})))")
+    wait_until(lambda: {"up-A", "up-B", "up-C"} <= set(demo.sink.delivered_ids()), timeout=40)
+    assert [r.status for r in demo.sink.requests[:3]] == [0, 503, 429]
+    assert sorted(demo.sink.delivered_ids()) == ["up-A", "up-B", "up-C"]
+    assert page.stats()["set_aside"] == {}
+    wait_until(lambda: page.evaluate("() => Object.keys(localStorage).filter(k => k.includes(':in:'))") == [])
