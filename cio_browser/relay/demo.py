@@ -47,6 +47,8 @@ def demo_app(sink_url: str, config: RelayConfig) -> Starlette:
         if "c" not in client:
             client["c"] = httpx.AsyncClient(base_url=sink_url, timeout=30.0)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+        if "accept-encoding" not in request.headers:  # else httpx asks for gzip, and the bytes pass through as is
+            headers.append(("accept-encoding", "identity"))
         url = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         if request.url.query:
             url += "?" + request.url.query
