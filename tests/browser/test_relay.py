@@ -14,6 +14,7 @@ import pytest
 from .conftest import API_KEY, BOOT_TIMEOUT_MS, SITE_ID, STRICT_CSP, Page, wait_until
 
 pytest.importorskip("starlette")
+pytestmark = pytest.mark.browser
 
 #: The strict policy minus 'wasm-unsafe-eval': Python cannot run on the page's own thread.
 NO_WASM_CSP = STRICT_CSP.replace(" 'wasm-unsafe-eval'", "")
@@ -28,11 +29,16 @@ def demo(site):
                         csp={"/csp.html": NO_WASM_CSP})
     # what reaches /cio on the wire (requests from the worker are not Playwright page/context events)
     server.seen = []
+    server.missing = set()  # paths answered 404, to make Python's start fail
     inner = server.app
 
     async def recording(scope, receive, send):
         if scope["type"] == "http" and scope["path"].startswith("/cio/"):
             server.seen.append({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]})
+        if scope["type"] == "http" and scope["path"] in server.missing:
+            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
         await inner(scope, receive, send)
 
     server.app = recording
@@ -76,6 +82,15 @@ def test_the_page_holds_no_key_and_the_endpoint_gets_the_authorization_header(co
         Object.entries(localStorage), performance.getEntries().map(e => e.name)])""")
     assert API_KEY not in visible and demo.sink.authorization.split()[1] not in visible
     assert page.console_errors() == []
+
+
+def test_when_the_worker_fails_to_start_events_go_through_the_relay(context, demo):
+    demo.missing.add("/manifest.json")
+    page = open_relay_page(context, demo, {"relay": "/cio"})
+    page.evaluate("() => analytics.track('Worker Down', {}, {messageId: 'wd-1'})")
+    wait_until(lambda: demo.sink.delivered_ids() == ["wd-1"])
+    assert page.evaluate("() => window.cioBrowser.bootMode") == "relay"
+    assert any("the worker failed to start" in text for _, text in page.console)
 
 
 @pytest.mark.parametrize(("how", "path", "init"), [
