@@ -170,7 +170,7 @@ class Relay:
         if not isinstance(events, list):
             return _error(400, "request body must be a JSON array of analytics.js events", cors)
         now_ms = int(time.time() * 1000)
-        plan = plan_events(events, self.config.settings, now_ms)
+        plan = plan_events(events, self.config.settings, self.config.subscriptions, now_ms)
         failure = await self._send_plan(plan, events, now_ms, split=True)
         headers = dict(cors)
         if failure is not None and failure[1]:
@@ -199,7 +199,7 @@ class Relay:
                 status, retry_after, detail = exc.status, None, exc.message
             if status == 400 and split and len(send.events) > 1:
                 for index in send.events:
-                    single = plan_events([events[index]], self.config.settings, now_ms)
+                    single = plan_events([events[index]], self.config.settings, self.config.subscriptions, now_ms)
                     failed = await self._send_plan(single, [events[index]], now_ms, split=False)
                     plan.outcomes[index] = single.outcomes[0]
                     failure = failure or failed

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import load
 from ..constants import REGION_HOSTS, REGION_LABELS
 from ..errors import SettingsError
+from ..mapping import CompiledSubscriptions
 from ..settings import Settings, canonical_name, region_code
 
 __all__ = ["ENV_VARS", "RelayConfig", "RelayConfigError"]
@@ -70,6 +72,8 @@ class RelayConfig:
     allowed_origins: frozenset[str]
     #: What ``/events`` maps with: the page's mapping settings plus the relay's credentials and upstream.
     settings: Settings = field(repr=False)
+    #: The custom subscriptions, compiled once at start-up (None: the presets).
+    subscriptions: CompiledSubscriptions | None = field(default=None, repr=False)
     region: str = "US"
     timeout_s: float = DEFAULT_TIMEOUT_S
     rate_limit: int = DEFAULT_RATE_LIMIT
@@ -125,18 +129,18 @@ class RelayConfig:
         if trust not in ("0", "1", "true", "false", "yes", "no", ""):
             problems.append(f"CIO_TRUST_FORWARDED must be 1 or 0, got {trust!r}")
 
-        settings: Settings | None = None
+        loaded = None
         try:  # checked even when other variables are wrong, so every problem is listed in one go
-            settings = Settings.from_dict({**page_settings, "siteId": site_id or "-", "apiKey": api_key or "-",
-                                           "accountRegion": region,
-                                           "endpoint": upstream if upstream.startswith("http") else None})
+            # the destination's own loader: settings checked and subscriptions compiled once, as in the page
+            loaded = load({**page_settings, "siteId": site_id or "-", "apiKey": api_key or "-",
+                           "accountRegion": region, "endpoint": upstream if upstream.startswith("http") else None})
         except SettingsError as exc:
             problems.extend(f"CIO_SETTINGS: {p}" for p in exc.problems)
-        if problems or settings is None:
+        if problems or loaded is None:
             raise RelayConfigError(problems)
         return cls(site_id=site_id, api_key=api_key, upstream=upstream, allowed_origins=origins,
-                   settings=settings, region=region, timeout_s=timeout_s, rate_limit=rate_limit,
-                   trust_forwarded=trust in ("1", "true", "yes"))
+                   settings=loaded.settings, subscriptions=loaded.subscriptions, region=region,
+                   timeout_s=timeout_s, rate_limit=rate_limit, trust_forwarded=trust in ("1", "true", "yes"))
 
 
 def _api_key(env: Mapping[str, str], problems: list[str]) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from ..constants import BATCH_BYTES_BUDGET
 from ..delivery.engine import check_stored_event
 from ..errors import InvalidEvent
-from ..mapping import map_event, to_requests
+from ..mapping import CompiledSubscriptions, map_event, to_requests
 from ..request import Item, Request, byte_size
 from ..settings import Settings
 
@@ -51,12 +51,13 @@ def _error(exc: InvalidEvent) -> dict[str, Any]:
     return {"message": str(exc), "action": exc.action, "field": exc.field, "rule": exc.rule}
 
 
-def _map_one(event: Any, settings: Settings, now_ms: int) -> tuple[list[Item], list[InvalidEvent]]:
+def _map_one(event: Any, settings: Settings, subscriptions: CompiledSubscriptions | None, now_ms: int
+             ) -> tuple[list[Item], list[InvalidEvent]]:
     _label, refused = check_stored_event(event)
     if refused is not None:
         return [], [refused]
     try:
-        result = map_event(event, settings, batch=settings.batching, now_ms=now_ms)
+        result = map_event(event, settings, subscriptions=subscriptions, batch=settings.batching, now_ms=now_ms)
     except InvalidEvent as exc:
         return [], [exc]
     except Exception as exc:  # a mapping bug must answer for this event, not fail the others
@@ -64,13 +65,15 @@ def _map_one(event: Any, settings: Settings, now_ms: int) -> tuple[list[Item], l
     return result.items, result.errors
 
 
-def plan_events(events: list[Any], settings: Settings, now_ms: int) -> Plan:
-    """Map every event and group the items into requests (see the module docstring)."""
+def plan_events(events: list[Any], settings: Settings, subscriptions: CompiledSubscriptions | None,
+                now_ms: int) -> Plan:
+    """Map every event (``subscriptions``: compiled at start-up, None for the presets) and group the items into
+    requests (see the module docstring)."""
     plan = Plan()
     chunk: list[tuple[int, list[Item]]] = []
     count = size = 0
     for index, event in enumerate(events):
-        items, errors = _map_one(event, settings, now_ms)
+        items, errors = _map_one(event, settings, subscriptions, now_ms)
         mid = event.get("messageId") if isinstance(event, dict) else None
         status = "pending" if items else ("invalid" if errors else "ignored")
         plan.outcomes.append({"messageId": mid if isinstance(mid, str) else None, "status": status,
