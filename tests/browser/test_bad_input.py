@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import open_page, wait_until
+from .conftest import open_page, open_relay_page, wait_until
 
 OTHER_DESTINATION = """() => {
   window.otherSeen = [];
@@ -44,8 +44,9 @@ def test_malformed_calls_never_break_the_page_or_other_destinations(context, sin
     assert page.stats()["pending"] == 0
 
 
-def test_event_data_is_never_rendered_as_html_in_the_demo(context, sink):
-    page = open_page(context, sink, path="/index.html", settings={})
+def test_event_data_is_never_rendered_as_html_in_the_demo(context, demo):
+    page = open_relay_page(context, demo, {}, path="/index.html")  # served as the demo command serves it
+    page.wait_ready()
     page.evaluate("() => analytics.track('<img src=x onerror=window.pwned=1>', {html: '<b>bold</b>'})")
     page.evaluate("() => window.cioBrowser.flush()")
     wait_until(lambda: page.evaluate("() => document.querySelectorAll('#requests li').length") > 0, timeout=20)
