@@ -531,8 +531,13 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+#: Sub-packages of cio_browser that run on a server only (they need the ``relay`` extra): never in the browser
+#: wheel, whose every byte a visitor downloads. ``pip install`` still gets them.
+SERVER_ONLY = frozenset({"relay"})
+
+
 def _package_files(warnings: list[str]) -> list[Path]:
-    """Every file of the ``cio_browser`` package except caches and dotfiles.
+    """Every file of the ``cio_browser`` package except caches, dotfiles and :data:`SERVER_ONLY` sub-packages.
 
     We take all files, not only the packages listed in pyproject's [tool.setuptools], because in the browser
     this wheel is the only way code arrives; a sub-package missing from that list is reported so `pip install .`
@@ -548,6 +553,7 @@ def _package_files(warnings: list[str]) -> list[Path]:
         and "__pycache__" not in p.parts
         and not any(part.startswith(".") for part in p.relative_to(ROOT).parts)
         and p.suffix not in {".pyc", ".pyo"}
+        and p.relative_to(pkg).parts[0] not in SERVER_ONLY
     )
     declared = _pyproject().get("tool", {}).get("setuptools", {}).get("packages")
     if isinstance(declared, list):

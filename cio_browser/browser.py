@@ -368,10 +368,11 @@ class BrowserDestination:
 
 
 def _absolute(raw: Any, origin: str) -> Any:
-    """Settings with URL paths on the page's own origin made absolute (a first-party proxy such as "/cio")."""
-    endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
-    if isinstance(endpoint, str) and endpoint.startswith("/"):
-        raw = {**raw, "endpoint": origin + endpoint}
+    """Settings with URL paths on the page's own origin made absolute (a first-party proxy or relay, "/cio")."""
+    for name in ("endpoint", "relay"):
+        value = raw.get(name) if isinstance(raw, dict) else None
+        if isinstance(value, str) and value.startswith("/"):
+            raw = {**raw, name: origin + value}
     return raw
 
 

@@ -131,6 +131,23 @@ def event_label(event: Any) -> str:
     return out
 
 
+def check_stored_event(event: Any) -> tuple[str, InvalidEvent | None]:
+    """``(label, problem)`` for one event as the page stored it (parsed JSON), before any mapping.
+
+    The page stores an event it could not serialise as ``{layout.UNSERIALIZABLE: why, "event": …}``; that and
+    anything that is not an object are refused here, with the text the console shows. The relay's ``/events``
+    runs the same check, so an event refused on the server reads exactly as it would in the page.
+    """
+    if isinstance(event, dict) and layout.UNSERIALIZABLE in event:
+        problem = str(event.get(layout.UNSERIALIZABLE))
+        return event_label(event.get("event")), InvalidEvent(
+            f"the event cannot be sent as JSON: {problem}", field=problem.split(":", 1)[0], rule="json")
+    label = event_label(event)
+    if not isinstance(event, dict):
+        return label, InvalidEvent("an event must be a JSON object", rule="input")
+    return label, None
+
+
 class Engine:
     """Maps, keeps, batches and delivers events for one Customer.io workspace on one origin."""
 
@@ -207,15 +224,9 @@ class Engine:
             self._set_aside_event(key, "event", text, InvalidEvent(f"the event is not valid JSON ({exc})",
                                                                    rule="input"))
             return
-        label = event_label(event)
-        if isinstance(event, dict) and layout.UNSERIALIZABLE in event:
-            label = event_label(event.get("event"))
-            problem = str(event.get(layout.UNSERIALIZABLE))
-            self._set_aside_event(key, label, text, InvalidEvent(
-                f"the event cannot be sent as JSON: {problem}", field=problem.split(":", 1)[0], rule="json"))
-            return
-        if not isinstance(event, dict):
-            self._set_aside_event(key, label, text, InvalidEvent("an event must be a JSON object", rule="input"))
+        label, refused = check_stored_event(event)
+        if refused is not None:
+            self._set_aside_event(key, label, text, refused)
             return
         try:
             result = map_event(event, self.settings, subscriptions=self.subscriptions,
