@@ -60,7 +60,7 @@ from .trackapi import (
 __all__ = ["BODY_LIMITS", "Recorded", "Sink", "main", "oversized_body_error", "validate_entity"]
 
 # --------------------------------------------------------------------------------------------------------------
-# Limits and vocabularies. Sizes in bytes of UTF-8 (customerio.md §1.4); the v2 request limits come from
+# Limits and vocabularies. Sizes in bytes of UTF-8 (docs/mapping.md §1.5); the v2 request limits come from
 # cio_browser.constants so the client and the sink can never disagree about them.
 # --------------------------------------------------------------------------------------------------------------
 

@@ -90,7 +90,7 @@ def test_check_settings_lists_every_problem_like_start_up() -> None:
     assert any("siteId must not contain ':'" in p for p in result["problems"])
     assert any("subscriptions[0].action 'nope'" in p for p in result["problems"])
     assert check_settings({"siteId": "s1"})["problems"] == [
-        "apiKey is required (or set endpoint to a first-party proxy URL that adds it)"]
+        "apiKey is required (or set relay to a cio_browser relay, or endpoint to a proxy)"]
     ok = check_settings({"siteId": "s1", "apiKey": API_KEY, "versionSettings": {}})
     assert ok["ok"] and ok["problems"] == [] and API_KEY not in json.dumps(ok)
     assert ok["notes"] and "versionSettings" in ok["notes"][0]
