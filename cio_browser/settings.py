@@ -98,11 +98,12 @@ class Settings:
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: Any) -> Settings:
+    def from_dict(cls, raw: Any, *, require_credentials: bool = False) -> Settings:
         """Parse settings as a site owner writes them (camelCase or snake_case keys, or as Segment stores them).
 
-        Credentials are *not* required here: mapping never needs them (the reference maps, and even sends, with
-        no settings at all). Whoever delivers checks :meth:`delivery_problems` (see :mod:`cio_browser.config`).
+        Credentials are *not* required unless ``require_credentials``: mapping never needs them (the reference
+        maps, and even sends, with no settings at all); whoever delivers asks for them (:mod:`cio_browser.config`),
+        so a missing key is listed with every other problem.
         Custom subscriptions are only checked for shape; their triggers and mappings are compiled, and checked,
         where the destination is built (:func:`cio_browser.config.load`).
         """
@@ -151,6 +152,8 @@ class Settings:
             endpoint = endpoint.rstrip("/")
         out["endpoint"] = endpoint
         out["ignored"] = tuple(k for k in SEGMENT_METADATA_KEYS if k in raw)
+        if require_credentials:
+            problems.extend(_credential_problems(out["site_id"], out["api_key"], endpoint))
         if out["site_id"] and ":" in out["site_id"]:
             problems.append("siteId must not contain ':'")
 
@@ -200,14 +203,7 @@ class Settings:
 
     def delivery_problems(self) -> list[str]:
         """What stops these settings from *delivering* (missing credentials); mapping works without them."""
-        if self.endpoint is not None:
-            return []  # a first-party proxy adds the credentials server-side
-        problems = []
-        if not self.site_id:
-            problems.append("siteId is required (or set endpoint to a first-party proxy URL)")
-        if not self.api_key:
-            problems.append("apiKey is required (or set endpoint to a first-party proxy URL that adds it)")
-        return problems
+        return _credential_problems(self.site_id, self.api_key, self.endpoint)
 
     # ---- derived values -----------------------------------------------------------------------------
     @property
@@ -237,6 +233,18 @@ class Settings:
     def storage_namespace(self) -> str:
         """Browser-storage key prefix; includes the site so two workspaces on one origin never mix queues."""
         return f"cio_browser:v1:{self.site_id or 'proxy'}"
+
+
+def _credential_problems(site_id: str, api_key: str, endpoint: str | None) -> list[str]:
+    """Missing credentials, unless a first-party proxy adds them server-side."""
+    if endpoint is not None:
+        return []
+    problems = []
+    if not site_id:
+        problems.append("siteId is required (or set endpoint to a first-party proxy URL)")
+    if not api_key:
+        problems.append("apiKey is required (or set endpoint to a first-party proxy URL that adds it)")
+    return problems
 
 
 def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:
