@@ -194,7 +194,7 @@
         m.ops.forEach(function (op) {
           try {
             if (op[0] === 'set') localStorage.setItem(op[1], op[2]); else localStorage.removeItem(op[1]);
-          } catch (err) { /* quota: the worker still holds the record */ }
+          } catch (err) { storageFull(err); /* the worker still holds the record in memory */ }
         });
       } else if (m.type === 'reply') {
         var c = calls.get(m.id);

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .conftest import API_KEY, SITE_ID, Page, open_page, settings_for, wait_until
 
 EVENT = {"type": "track", "event": "Stored Earlier", "userId": "u-1", "anonymousId": "a-1",
@@ -133,8 +135,9 @@ FILL_STORAGE = """() => {
 }"""
 
 
-def test_full_storage_is_said_once_loudly_and_events_are_still_delivered_from_memory(context, sink):
-    page = open_page(context, sink, settings_for(sink, boot="idle"))
+@pytest.mark.parametrize("boot", ["idle", "worker"])
+def test_full_storage_is_said_once_loudly_and_events_are_still_delivered_from_memory(context, sink, boot):
+    page = open_page(context, sink, settings_for(sink, boot=boot))
     assert page.evaluate(FILL_STORAGE) > 0, "localStorage never filled up"
     page.evaluate("() => Promise.all([1, 2, 3].map(i => analytics.track('Full ' + i, {}, {messageId: 'full-' + i})))")
     wait_until(lambda: sorted(sink.delivered_ids()) == ["full-1", "full-2", "full-3"], timeout=20)
