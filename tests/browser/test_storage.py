@@ -96,6 +96,13 @@ def test_failed_requests_print_no_console_error_in_main_thread_mode(context, sin
     assert len(warnings) == 1 and "HTTP 503" in warnings[0]
 
 
+def test_main_thread_mode_still_delivers_when_its_request_worker_cannot_load(context, sink):
+    context.route("**/cio-fetch.mjs", lambda route: route.fulfill(status=404, body="not here"))
+    page = open_page(context, sink, settings_for(sink, boot="idle"))
+    page.evaluate("() => analytics.track('Without Worker', {}, {messageId: 'direct-1'})")
+    wait_until(lambda: sink.delivered_ids() == ["direct-1"], timeout=30)
+
+
 def test_worker_mode_page_leave_loses_nothing_and_repeats_only_the_same_id(context, sink):
     page = open_page(context, sink, settings_for(sink, flushInterval=30_000))
     page.evaluate("() => analytics.track('Leaving Soon', {}, {messageId: 'leave-w1'})")
