@@ -12,6 +12,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .config import Config
+from .config import load as load_config
 from .delivery.engine import Engine, NetworkError, Response
 from .delivery.inventory import Inventory
 from .layout import LOCK, namespace_of
@@ -275,13 +277,13 @@ def _namespace_of(settings_json: Any) -> str:
     return namespace_of(raw)
 
 
-def _parse(settings_json: Any, origin: str) -> Settings:
+def _parse(settings_json: Any, origin: str) -> Config:
     raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
     endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
     if isinstance(endpoint, str) and endpoint.startswith("/"):
         # a path on the page's own origin (a first-party proxy such as "/cio")
         raw = {**raw, "endpoint": origin + endpoint}
-    return Settings.from_dict(raw)
+    return load_config(raw)
 
 
 def _absent(value: Any) -> bool:
@@ -307,18 +309,22 @@ def _make(settings_json: Any, storage: Any = None, glue: Any = None) -> BrowserD
     try:
         if glue_error is not None:
             raise SettingsError([str(glue_error)])
-        settings = _parse(settings_json, str(js.location.origin))
+        config = _parse(settings_json, str(js.location.origin))
     except (SettingsError, ValueError) as exc:
         message = str(exc) if isinstance(exc, SettingsError) else f"Customer.io settings: {exc}"
         if glue_error is None:
             js.console.error(message + ". Events are kept in this browser and sent once the settings are fixed.")
         return BrowserDestination(None, None, message, inventory=Inventory(storage, _namespace_of(settings_json)))
+    settings = config.settings
+    for note in config.notes:
+        js.console.warn(note)
     ports = BrowserPorts(storage, _glue(glue, "archive"), _glue(glue, "fetch"))
     if not settings.enabled:
-        Engine(settings, ports, leader=False).clear()
+        Engine(settings, ports, leader=False, subscriptions=config.subscriptions).clear()
         return BrowserDestination(settings, None, "disabled")
     has_locks = bool(getattr(js.navigator, "locks", None))
-    return BrowserDestination(settings, Engine(settings, ports, leader=not has_locks))
+    return BrowserDestination(settings, Engine(settings, ports, leader=not has_locks,
+                                               subscriptions=config.subscriptions))
 
 
 def _listen(dest: BrowserDestination, target: Any, name: str, fn: Callable[[Any], Any]) -> None:

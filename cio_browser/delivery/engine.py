@@ -42,7 +42,7 @@ from ..constants import (
     MAX_ITEM_BYTES,
 )
 from ..errors import InvalidEvent
-from ..mapping import map_event
+from ..mapping import CompiledSubscriptions, compile_subscriptions, map_event
 from ..request import Item, Request, byte_size, encode
 from ..settings import Settings
 from .inventory import Inventory
@@ -133,8 +133,14 @@ def event_label(event: Any) -> str:
 class Engine:
     """Maps, keeps, batches and delivers events for one Customer.io workspace on one origin."""
 
-    def __init__(self, settings: Settings, ports: Ports, *, leader: bool = True):
+    def __init__(self, settings: Settings, ports: Ports, *, leader: bool = True,
+                 subscriptions: CompiledSubscriptions | None = None):
+        """``subscriptions``: compiled once where the destination is built (:func:`cio_browser.config.load`);
+        None means ``settings.subscriptions`` (compiled here, once) or, without those, the presets."""
         self.settings = settings
+        if subscriptions is None and settings.subscriptions is not None:
+            subscriptions = compile_subscriptions(settings.subscriptions)
+        self.subscriptions = subscriptions
         self.ports = ports
         self.ns = settings.storage_namespace
         self.leader = leader
@@ -211,7 +217,8 @@ class Engine:
             self._set_aside_event(key, label, text, InvalidEvent("an event must be a JSON object", rule="input"))
             return
         try:
-            result = map_event(event, self.settings, batch=self.settings.batching, now_ms=self.ports.now_ms())
+            result = map_event(event, self.settings, subscriptions=self.subscriptions,
+                               batch=self.settings.batching, now_ms=self.ports.now_ms())
         except InvalidEvent as exc:
             self._set_aside_event(key, label, text, exc)
             return
