@@ -276,13 +276,26 @@
     use(dest, performance.now() - t0, r.mode);
   }
 
-  // Requests leave from a worker (www/cio-fetch.mjs says why); Python falls back to fetch() if this throws.
+  // Requests leave from a worker (www/cio-fetch.mjs says why). If the worker cannot start (CSP, a missing
+  // file), requests fall back to this page's own fetch: noisier on failure, but nothing stalls.
   function fetchFromWorker() {
-    var w = new Worker(new URL('cio-fetch.mjs', base), { type: 'module' });
     var calls = new Map();
     var next = 0;
+    var w = null;
+    function direct(url, init) {
+      return fetch(url, init).then(function (r) {
+        return r.text().then(function (t) { return { status: r.status, retryAfter: r.headers.get('retry-after'), text: t }; });
+      }, function (err) { return { error: String((err && err.message) || err) }; });
+    }
+    try { w = new Worker(new URL('cio-fetch.mjs', base), { type: 'module' }); } catch (e) { return direct; }
     w.onmessage = function (e) { var done = calls.get(e.data.id); calls.delete(e.data.id); done(e.data); };
+    w.onerror = function () {
+      w = null;   // answer what was in flight as a network error: the engine retries it, through direct()
+      calls.forEach(function (done) { done({ error: 'request worker failed' }); });
+      calls.clear();
+    };
     return function (url, init) {
+      if (!w) return direct(url, init);
       return new Promise(function (resolve) { var id = next++; calls.set(id, resolve); w.postMessage({ id: id, url: url, init: init }); });
     };
   }
@@ -311,7 +324,7 @@
         m.ops.forEach(function (op) {
           try {
             if (op[0] === 'set') localStorage.setItem(op[1], op[2]); else localStorage.removeItem(op[1]);
-          } catch (err) { /* quota: the worker still holds the record */ }
+          } catch (err) { storageFull(err); /* the worker still holds the record in memory */ }
         });
       } else if (m.type === 'reply') {
         var c = calls.get(m.id);
