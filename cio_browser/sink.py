@@ -60,8 +60,7 @@ from .trackapi import (
 __all__ = ["BODY_LIMITS", "Recorded", "Sink", "main", "oversized_body_error", "validate_entity"]
 
 # --------------------------------------------------------------------------------------------------------------
-# Limits and vocabularies. Sizes in bytes of UTF-8 (customerio.md §1.4); the v2 request limits come from
-# cio_browser.constants so the client and the sink can never disagree about them.
+# Routes and HTTP plumbing constants (the Track API's own limits live in cio_browser.trackapi)
 # --------------------------------------------------------------------------------------------------------------
 
 #: A site owner's first-party proxy forwards ``/cio-proxy/<api path>`` and adds the key server-side.

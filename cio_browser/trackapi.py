@@ -5,8 +5,8 @@ as Customer.io would (a 400 with Customer.io's error shape and text, the documen
 must be written once. Nothing here does I/O: :func:`evaluate` turns one request (method, path, headers, body
 bytes) into a :class:`Verdict` (status, JSON body, accepted entities); the servers only move bytes.
 
-Only rules Customer.io documents (customerio.md §1.4/§1.5) or that follow from the entity shapes
-(actions-mapping.md §4, §6, §7) are enforced, so a rejection here means the real API would reject it too.
+Only rules Customer.io documents (docs/mapping.md §1.5) or that follow from the entity shapes
+(docs/mapping.md §4, §6, §7) are enforced, so a rejection here means the real API would reject it too.
 Standard library only.
 """
 
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------------------------------
-# Limits and vocabularies. Sizes in bytes of UTF-8 (customerio.md §1.4); the v2 request limits come from
+# Limits and vocabularies. Sizes in bytes of UTF-8 (docs/mapping.md §1.5); the v2 request limits come from
 # cio_browser.constants so the client and the endpoint can never disagree about them.
 # --------------------------------------------------------------------------------------------------------------
 
@@ -45,7 +45,7 @@ MAX_CUSTOMER_ID_BYTES = 150
 
 PERSON_IDENTIFIERS = ("id", "email", "cio_id", "anonymous_id")
 MERGE_IDENTIFIERS = ("id", "email", "cio_id")
-#: Actions the client may send (actions-mapping.md §6/§7), per entity type.
+#: Actions the client may send (docs/mapping.md §6/§7), per entity type.
 PERSON_ACTIONS = frozenset({
     "identify", "event", "page", "screen", "add_device", "delete_device", "delete", "merge", "suppress",
     "unsuppress", "add_relationships", "delete_relationships", "viewed_content", "clicked_content",
@@ -59,7 +59,7 @@ EVENT_ACTIONS = frozenset({"event", "page", "screen", "viewed_content", "clicked
 IDENTIFY_ACTIONS = frozenset({"identify", "identify_anonymous"})
 METRICS = ("delivered", "opened", "clicked", "converted", "spammed", "bounced", "dropped", "deferred")
 
-#: Customer.io's per-request body limits, by API path (customerio.md §1.4).
+#: Customer.io's per-request body limits, by API path (docs/mapping.md §1.5).
 BODY_LIMITS: dict[str, int] = {ENTITY_PATH: MAX_ITEM_BYTES, BATCH_PATH: MAX_BATCH_BYTES}
 
 #: ``(site id, API key)``: the credentials a workspace accepts.
@@ -95,7 +95,7 @@ def _nbytes(text: str) -> int:
 
 
 def error_body(message: str) -> dict[str, Any]:
-    """Customer.io's error shape (customerio.md §1.4): ``{"meta": {"error": "…"}}``."""
+    """Customer.io's error shape (docs/mapping.md §1.5): ``{"meta": {"error": "…"}}``."""
     return {"meta": {"error": message}}
 
 
@@ -184,7 +184,7 @@ def _check_name(name: Any, limit: bool) -> tuple[str, str] | None:
 def validate_entity(entity: Any, *, strict_timestamps: bool = False) -> tuple[str, str] | None:
     """Check one v2 entity against the Track API's rules; return ``(field, reason)`` for the first problem.
 
-    Only rules that Customer.io documents (or that follow from the entity shapes in actions-mapping.md §7) are
+    Only rules that Customer.io documents (or that follow from the entity shapes in docs/mapping.md §7) are
     enforced, so a rejection here means the real API would reject the request too. ``strict_timestamps=False``
     accepts non-integer timestamps, as Customer.io's backend does (it replaces them with now()).
     """
