@@ -807,6 +807,33 @@ def _copy_www(dest: Path, result: BuildResult) -> None:
     shutil.copytree(
         WWW_DIR, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".DS_Store")
     )
+    write_storage_layout(dest / "cio-browser.js")
+
+
+#: Where the JS glue receives the storage layout that cio_browser/layout.py defines (one definition, Python's).
+LAYOUT_PLACEHOLDER = "{/*CIO_STORAGE_LAYOUT*/}"
+
+
+def storage_layout() -> dict:
+    """``cio_browser.layout.for_glue()``, read from this source tree (the package need not be installed)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_cio_layout", ROOT / PACKAGE / "layout.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.for_glue()
+
+
+def write_storage_layout(glue: Path) -> None:
+    """Write the storage layout over the glue's placeholder; a glue without one is a build error."""
+    if not glue.is_file():
+        return
+    text = glue.read_text(encoding="utf-8")
+    if text.count(LAYOUT_PLACEHOLDER) != 1:
+        raise BuildError(f"{glue.name} must contain {LAYOUT_PLACEHOLDER} exactly once (the storage layout goes there)")
+    glue.write_text(text.replace(LAYOUT_PLACEHOLDER, json.dumps(storage_layout(), separators=(",", ":"))),
+                    encoding="utf-8")
 
 
 def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: BuildResult) -> dict:

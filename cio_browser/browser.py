@@ -14,8 +14,9 @@ from typing import Any
 
 from .config import Config
 from .config import load as load_config
-from .constants import PLUGIN_NAME
-from .delivery.engine import Engine, NetworkError, Response, new_key
+from .delivery.engine import Engine, NetworkError, Response
+from .delivery.inventory import Inventory
+from .layout import LOCK, inbox_key, namespace_of
 from .preview import check_settings, mask_headers, preview, request_fingerprints
 from .request import Request
 from .settings import Settings, SettingsError
@@ -121,10 +122,32 @@ class RequestLog:
         return [e for e in self.entries if e["seq"] > seq]
 
 
-class BrowserPorts:
-    """Engine ports backed by the page or worker: fetch, setTimeout, console, navigator.onLine."""
+class JsArchive:
+    """:class:`~cio_browser.delivery.engine.Archive` over www/cio-store.mjs (IndexedDB), handed in by the glue."""
 
-    def __init__(self, storage: Any = None) -> None:
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    async def put(self, key: str, value: str) -> bool:
+        return bool(await self._store.put(key, value))
+
+    async def get(self, key: str) -> str | None:
+        value = await self._store.get(key)
+        return None if value is None else str(value)
+
+    async def keys(self, prefix: str) -> list[str]:
+        found = await self._store.keys(prefix)
+        return sorted(str(k) for k in (found.to_py() if hasattr(found, "to_py") else found))
+
+    async def remove(self, key: str) -> bool:
+        """Drop a record ("send again" took it back into the queue)."""
+        return bool(await self._store.remove(key))
+
+
+class BrowserPorts:
+    """Engine ports backed by the page or worker: fetch, setTimeout, console, navigator.onLine, IndexedDB."""
+
+    def __init__(self, storage: Any = None, archive: Any = None, relay_fetch: Any = None) -> None:
         import js
         from pyodide.ffi import create_once_callable, to_js
 
@@ -132,6 +155,8 @@ class BrowserPorts:
         self._to_js = to_js
         self._once = create_once_callable
         self.storage = storage if storage is not None else LocalStorage()
+        self.archive = JsArchive(archive) if archive is not None else None
+        self._relay_fetch = relay_fetch  # main-thread boot: the glue's fetch-in-a-worker (www/cio-fetch.mjs)
         self.requests = RequestLog()
 
     def now_ms(self) -> float:
@@ -149,6 +174,12 @@ class BrowserPorts:
         if request.body is not None:
             init["body"] = request.json()
         entry = self.requests.sent(request, self.now_ms(), keepalive)
+        if self._relay_fetch is not None and not keepalive:   # keepalive must leave from the page itself
+            try:
+                return _relayed(self._relay_fetch(request.url, self._to_js(
+                    init, dict_converter=self.js.Object.fromEntries)), entry)
+            except Exception:
+                pass  # fall back to the page's own fetch
         try:
             promise = self.js.fetch(request.url, self._to_js(init, dict_converter=self.js.Object.fromEntries))
         except Exception as exc:  # fetch threw synchronously (bad URL, CSP connect-src)
@@ -173,6 +204,21 @@ async def _failed(exc: Exception) -> Response:
     raise exc
 
 
+async def _relayed(promise: Any, entry: dict[str, Any]) -> Response:
+    """The answer www/cio-fetch.mjs posted back: {status, retryAfter, text} or {error}."""
+    answer = await promise
+    error = getattr(answer, "error", None)
+    if not _absent(error):
+        entry.update(status=0, error=str(error))
+        raise NetworkError(str(error))
+    headers = {}
+    retry_after = getattr(answer, "retryAfter", None)
+    if not _absent(retry_after):
+        headers["retry-after"] = str(retry_after)
+    entry.update(status=int(answer.status), answer=str(answer.text), retry_after=headers.get("retry-after"))
+    return Response(int(answer.status), headers, str(answer.text))
+
+
 async def _answer(promise: Any, entry: dict[str, Any]) -> Response:
     try:
         resp = await promise
@@ -191,25 +237,29 @@ async def _answer(promise: Any, entry: dict[str, Any]) -> Response:
 class BrowserDestination:
     """What the JS glue holds: hand over stored events, flush, read counters."""
 
-    def __init__(self, settings: Settings | None, engine: Engine | None, error: str | None = None):
+    def __init__(self, settings: Settings | None, engine: Engine | None, error: str | None = None,
+                 inventory: Inventory | None = None):
         self.settings = settings
         self.engine = engine
         self.error = error
+        self.inventory = inventory   # without an engine: what is stored, for stats() and setAside()
         self._proxies: list[Any] = []
 
     def accept(self, batch: Any) -> None:
         """``batch``: JS array of [key, json, memoryOnly] the glue stored; never raises into the page."""
-        if self.engine is None:
-            return  # settings are broken: events stay stored for a page with working settings
         try:
             records = batch.to_py() if hasattr(batch, "to_py") else batch
             records = [(str(k), None if t is None else str(t), bool(m)) for k, t, m in records]
-            storage = self.engine.ports.storage
+            storage = self.engine.ports.storage if self.engine else getattr(self.inventory, "storage", None)
             if isinstance(storage, MirroredStorage):  # the page stored these; keep the worker's copy true
                 storage.data.update({k: t for k, t, m in records if t is not None and not m})
+            if self.engine is None:
+                return  # settings are broken: events stay stored for a page with working settings
             self.engine.accept(records)
         except Exception as exc:
-            self.engine.ports.log("error", f"Customer.io: could not take events ({type(exc).__name__}: {exc})")
+            import js
+
+            js.console.error(f"Customer.io: could not take events ({type(exc).__name__}: {exc})")
 
     async def flush(self) -> Any:
         if self.engine is None:
@@ -218,8 +268,9 @@ class BrowserDestination:
         return json.dumps(stats)
 
     def kick(self) -> None:
+        """The page is back online (the glue forwards the page's ``online`` event to the worker)."""
         if self.engine is not None:
-            self.engine.kick()
+            self.engine.back_online()
 
     def leave(self) -> None:
         if self.engine is not None:
@@ -238,12 +289,22 @@ class BrowserDestination:
                 self.accept([(str(key), str(value), False)])
 
     def stats_json(self) -> str:
-        if self.engine is None:
-            return json.dumps({"error": self.error})
-        return json.dumps(self.engine.stats())
+        """The engine's counters; without an engine (settings invalid or delivery off) the same counters, zero
+        except what is stored, plus the error."""
+        if self.engine is not None:
+            return json.dumps(self.engine.stats())
+        stats = Engine.idle_stats()
+        if self.inventory is not None:
+            stats.update(self.inventory.counts())
+        stats["error"] = self.error
+        return json.dumps(stats)
 
-    def aside_json(self) -> str:
-        return json.dumps(self.engine.set_aside_records() if self.engine else [], ensure_ascii=False)
+    async def aside_json(self) -> str:
+        if self.engine is not None:
+            records = await self.engine.set_aside_records()
+        else:
+            records = self.inventory.records() if self.inventory is not None else []
+        return json.dumps(records, ensure_ascii=False)
 
     def clear(self) -> None:
         if self.engine is not None:
@@ -287,22 +348,21 @@ class BrowserDestination:
             return "[]"
         return json.dumps(self.engine.ports.requests.since(int(since or 0)), ensure_ascii=False)
 
-    def resend_json(self, refs_json: str) -> str:
-        """``cioBrowser.resend([[key, index], …])``: set-aside events go back into the queue, mapped again with
-        the running settings. Answers ``{"resent": n, "kept": [reasons]}``."""
+    async def resend_json(self, ids_json: str) -> str:
+        """``cioBrowser.resend([id, …])``: set-aside records (their ``id``) go back into the queue as new stored
+        events, mapped again with the running settings. Answers ``{"resent": n, "kept": [reasons]}``."""
         if self.engine is None:
             return json.dumps({"resent": 0, "kept": [f"the settings are not usable: {self.error}"]})
         engine = self.engine
         resent, kept = 0, []
-        for key, index in json.loads(refs_json):
-            text = engine.take_back(str(key), None if index is None else int(index))
+        for record_id in json.loads(ids_json):
+            text = await engine.take_back(str(record_id))
             if text is None:
-                kept.append(f"{key}: no such record, or only part of the event was kept")
+                kept.append(f"{record_id}: no such set-aside record in this workspace")
                 continue
-            now = engine.ports.now_ms()
-            new = new_key(engine.ns, now, resent, engine.ports.random())
-            engine.ports.storage.set(new, text)
-            engine.accept([(new, text, False)])
+            key = inbox_key(engine.ns, engine.ports.now_ms(), resent, engine.ports.random())
+            engine.ports.storage.set(key, text)
+            engine.accept([(key, text, False)])
             resent += 1
         return json.dumps({"resent": resent, "kept": kept})
 
@@ -315,25 +375,53 @@ def _absolute(raw: Any, origin: str) -> Any:
     return raw
 
 
+def _namespace_of(settings_json: Any) -> str:
+    """The namespace the glue stored under for settings Python could not accept (layout.namespace_of)."""
+    try:
+        raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
+    except ValueError:
+        raw = None
+    return namespace_of(raw)
+
+
 def _parse(settings_json: Any, origin: str) -> Config:
     raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
     return load_config(_absolute(raw, origin))
 
 
-def _make(settings_json: Any, storage: Any = None) -> BrowserDestination:
-    """Settings + engine, or a destination that keeps events but reports its settings error once."""
+def _absent(value: Any) -> bool:
+    """None, or JavaScript's null (which newer Pyodide versions hand over as a ``JsNull`` object)."""
+    return value is None or type(value).__name__ == "JsNull"
+
+
+def _glue(glue: Any, name: str) -> Any:
+    value = getattr(glue, name, None) if glue is not None else None
+    return None if _absent(value) else value
+
+
+def _make(settings_json: Any, storage: Any = None, glue: Any = None) -> BrowserDestination:
+    """Settings + engine, or a destination that keeps events but reports its settings error once.
+
+    ``glue`` (from the JS loader): ``archive`` (www/cio-store.mjs, IndexedDB) and ``settingsError`` (the
+    loader could not even parse data-settings; it has said so on the console, without echoing the text).
+    """
     import js
 
+    storage = storage if storage is not None else LocalStorage()
+    glue_error = _glue(glue, "settingsError")
     try:
+        if glue_error is not None:
+            raise SettingsError([str(glue_error)])
         config = _parse(settings_json, str(js.location.origin))
     except (SettingsError, ValueError) as exc:
         message = str(exc) if isinstance(exc, SettingsError) else f"Customer.io settings: {exc}"
-        js.console.error(message + ". Events are kept in this browser and sent once the settings are fixed.")
-        return BrowserDestination(None, None, message)
+        if glue_error is None:
+            js.console.error(message + ". Events are kept in this browser and sent once the settings are fixed.")
+        return BrowserDestination(None, None, message, inventory=Inventory(storage, _namespace_of(settings_json)))
     settings = config.settings
     for note in config.notes:
         js.console.warn(note)
-    ports = BrowserPorts(storage)
+    ports = BrowserPorts(storage, _glue(glue, "archive"), _glue(glue, "fetch"))
     if not settings.enabled:
         Engine(settings, ports, leader=False, subscriptions=config.subscriptions).clear()
         return BrowserDestination(settings, None, "disabled")
@@ -367,14 +455,14 @@ def _lead(dest: BrowserDestination) -> None:
 
     proxy = create_proxy(hold)
     dest._proxies.append(proxy)
-    js.navigator.locks.request(engine.ns + ":sender", proxy)
+    js.navigator.locks.request(engine.ns + LOCK, proxy)
 
 
 def start(settings_json: str, glue: Any = None) -> BrowserDestination:
     """Boot the destination on the page's main thread (called once by the JS glue after Pyodide is ready)."""
     import js
 
-    dest = _make(settings_json)
+    dest = _make(settings_json, glue=glue)
     engine = dest.engine
     if engine is None:
         return dest
@@ -386,7 +474,7 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
             engine.accept([(str(key), str(ev.newValue), False)])
 
     _listen(dest, js.window, "storage", on_storage)
-    _listen(dest, js.window, "online", lambda ev: engine.kick())
+    _listen(dest, js.window, "online", lambda ev: engine.back_online())
     _listen(dest, js.window, "pagehide", lambda ev: engine.on_page_leave())
     _listen(dest, js.document, "visibilitychange",
             lambda ev: engine.on_page_leave() if js.document.visibilityState == "hidden" else None)
@@ -394,7 +482,7 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
     return dest
 
 
-def start_worker(settings_json: str, storage_json: str, post: Any) -> BrowserDestination:
+def start_worker(settings_json: str, storage_json: str, post: Any, glue: Any = None) -> BrowserDestination:
     """Boot the destination inside a Web Worker; ``post`` sends storage writes back to the page."""
     import js
     from pyodide.ffi import create_once_callable, to_js
@@ -405,57 +493,49 @@ def start_worker(settings_json: str, storage_json: str, post: Any) -> BrowserDes
     def defer(fn: Callable[[], None]) -> None:
         js.setTimeout(create_once_callable(fn), 0)
 
-    dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send, defer))
+    dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send, defer), glue)
     if dest.engine is not None:
         engine = dest.engine
-        _listen(dest, js.self, "online", lambda ev: engine.kick())
+        _listen(dest, js.self, "online", lambda ev: engine.back_online())
         _lead(dest)
     return dest
 
 
-def install(settings: Any, analytics: Any = None) -> BrowserDestination:
-    """PyScript entry point: build the ``Customer.io`` destination in Python and register it.
+def install(settings: Any, analytics: Any = None, glue_url: str | None = None) -> BrowserDestination:
+    """PyScript entry point: run the ``Customer.io`` destination in this page's Python.
 
-    Events are stored with the same keys the JS glue uses, so both paths share one queue format.
+    The plugin itself (storing each event, opt-out, the unserialisable-event marker, the storage-full message) is
+    the JS glue's, not a second copy: this adds ``cio-browser.js`` (``glue_url``, default ``/cio-browser.js`` on
+    the page's origin) with ``data-boot="external"`` and, once it has run, attaches this destination to it. The
+    glue registers the plugin with ``window.analytics`` (or with ``analytics`` when one is passed).
     """
     import js
-    from pyodide.ffi import create_proxy, to_js
+    from pyodide.ffi import create_once_callable, create_proxy
 
     if isinstance(settings, Settings):
         raw = settings.to_dict()
     else:
         raw = settings.to_py() if hasattr(settings, "to_py") else dict(settings)
     dest = start(json.dumps(raw))
-    ns = dest.settings.storage_namespace if dest.settings else "cio_browser:v1:proxy"
-    counter = {"seq": 0}
+    handle = create_proxy(dest)
+    dest._proxies.append(handle)
+    script = js.document.createElement("script")
+    script.src = glue_url or str(js.location.origin) + "/cio-browser.js"
+    script.dataset.settings = json.dumps(raw)
+    script.dataset.boot = "external"
+    if analytics is not None:
+        script.dataset.register = "false"
 
-    def keep(ctx: Any) -> Any:
-        try:
-            if dest.engine is None and dest.error == "disabled":
-                return ctx
-            try:
-                text = str(js.JSON.stringify(ctx.event))
-            except Exception as exc:
-                text = json.dumps({"__cio_unserializable": str(exc), "event": None})
-            key = new_key(ns, float(js.Date.now()), counter["seq"], float(js.Math.random()))
-            counter["seq"] += 1
-            try:
-                js.localStorage.setItem(key, text)
-                memory_only = False
-            except Exception:
-                memory_only = True
-            dest.accept([(key, text, memory_only)])
-        except Exception as exc:
-            js.console.error(f"Customer.io: could not keep an event ({exc})")
-        return ctx
+    def loaded(ev: Any) -> None:
+        api = js.window.cioBrowser
+        if analytics is not None:
+            analytics.register(api.plugin)
+        api.attach(handle)
 
-    keep_proxy = create_proxy(keep)
-    methods = {m: keep_proxy for m in ("track", "identify", "page", "screen", "group", "alias")}
-    plugin = to_js({"name": PLUGIN_NAME, "type": "destination", "version": "0.1.0",
-                    "isLoaded": create_proxy(lambda *a: True),
-                    "load": create_proxy(lambda *a: js.Promise.resolve(None)), **methods},
-                   dict_converter=js.Object.fromEntries)
-    dest._proxies.extend([keep_proxy, plugin])
-    target = analytics if analytics is not None else js.window.analytics
-    target.register(plugin)
+    def failed(ev: Any) -> None:
+        js.console.error(f"Customer.io: could not load {script.src}; the destination is not registered.")
+
+    script.addEventListener("load", create_once_callable(loaded))
+    script.addEventListener("error", create_once_callable(failed))
+    js.document.head.appendChild(script)
     return dest

@@ -24,6 +24,7 @@ from .constants import (
     REGION_LABELS,
 )
 from .errors import SettingsError
+from .layout import namespace
 
 __all__ = ["SEGMENT_METADATA_KEYS", "Settings", "SettingsError", "region_code", "subscriptions_in"]
 
@@ -236,7 +237,7 @@ class Settings:
     @property
     def storage_namespace(self) -> str:
         """Browser-storage key prefix; includes the site so two workspaces on one origin never mix queues."""
-        return f"cio_browser:v1:{self.site_id or 'proxy'}"
+        return namespace(self.site_id)
 
 
 def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:

@@ -2,6 +2,7 @@
 // The page keeps localStorage (workers have none): it sends the stored events in and applies the writes that
 // Python posts back.
 import { bootPython } from './cio-boot.mjs';
+import { archive } from './cio-store.mjs';
 
 let dest = null;
 const early = [];
@@ -16,7 +17,8 @@ async function boot(init) {
   const t0 = performance.now();
   const { py, mode } = await bootPython(init.base);
   const browser = py.pyimport('cio_browser.browser');
-  dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg));
+  dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg),
+    { archive, settingsError: init.settingsError });
   self.postMessage({ type: 'ready', bootMs: performance.now() - t0, bootMode: mode });
   early.splice(0).forEach(handle);
 }

@@ -287,7 +287,7 @@
   }
   function resend(a, button) {
     button.disabled = true;
-    window.cioBrowser.resend([[a.key, a.index]]).then(function (answer) {
+    window.cioBrowser.resend([a.id]).then(function (answer) {
       var mid = messageIdOf(a);
       var ev = null;
       try { ev = JSON.parse(a.event); } catch (e) { ev = null; }

@@ -30,8 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..batching import groups
 from ..classic import classic_map
-from ..constants import BATCH_PATH, ENTITY_PATH, REGION_HOSTS
+from ..constants import BATCH_PATH, REGION_HOSTS
 from ..errors import InvalidEvent, MappingError
 from ..presets import PRESETS, matching_presets
 from ..request import Item, Request
@@ -276,33 +277,24 @@ def _matches(sub: CompiledSubscription, event: dict[str, Any]) -> bool:
 
 
 def to_requests(items: Sequence[Item], settings: Settings, batch: bool = False) -> list[Request]:
-    """Address items to the settings' host.
+    """Address items to the settings' host, grouped exactly as the delivery engine sends them.
 
-    Single mode: one request per item (``POST …/api/v2/entity`` for entities). Batch mode: the entity items
-    travel together in one ``POST …/api/v2/batch`` with ``{"batch": [...]}``, except that createUpdateObject
-    items are grouped by the body action they resolved to (``identify`` / ``identify_anonymous``), one batch
-    request each, as the reference does (§7.7). Metrics (and any other non-entity) items are always sent alone.
+    The grouping is :mod:`cio_browser.batching`'s (the one batcher): single mode sends one request per item
+    (``POST …/api/v2/entity`` for entities); batch mode puts the entity items, whatever their action, into
+    ``POST …/api/v2/batch`` requests of at most ``settings.batch_size`` items, and sends every other item
+    (metrics, Classic v1 calls) alone.
     """
     base = settings.base_url
     with_body, without_body = settings.headers(), settings.headers(with_body=False)
     requests: list[Request] = []
-    if not batch:
-        for item in items:
+    for group in groups(items, batching=batch, batch_size=settings.batch_size):
+        if group.batch:
+            requests.append(Request("POST", base + BATCH_PATH, dict(with_body),
+                                    {"batch": [item.body for item in group.entries]}))
+        else:
+            (item,) = group.entries
             headers = dict(with_body if item.body is not None else without_body)
             requests.append(Request(item.method, base + item.path, headers, item.body))
-        return requests
-    groups: dict[Any, list[Any]] = {}
-    for item in items:
-        if item.path != ENTITY_PATH:
-            headers = dict(with_body if item.body is not None else without_body)
-            requests.append(Request(item.method, base + item.path, headers, item.body))
-            continue
-        key = ("createUpdateObject", item.body.get("action")) if item.action == "createUpdateObject" else "entities"
-        bodies = groups.get(key)
-        if bodies is None:
-            bodies = groups[key] = []
-            requests.append(Request("POST", base + BATCH_PATH, dict(with_body), {"batch": bodies}))
-        bodies.append(item.body)
     return requests
 
 

@@ -123,12 +123,13 @@ def test_a_set_aside_event_is_sent_again_once_the_settings_are_fixed() -> None:
         engine = Engine(broken, ports)
         Glue(engine, ports).keep(track("Signed Up", "m-5"))
         await ports.run()
-        [record] = engine.set_aside_records()
+        [record] = await engine.set_aside_records()
         assert record["reason"] == "invalid" and ports.sent == []
         fixed = Engine(SETTINGS, ports)             # the page reloaded with fixed settings
-        text = fixed.take_back(record["key"], record["index"])
-        assert json.loads(text)["messageId"] == "m-5" and fixed.set_aside_records() == []
-        assert fixed.take_back(record["key"], record["index"]) is None
+        text = await fixed.take_back(record["id"])
+        assert json.loads(text)["messageId"] == "m-5" and await fixed.set_aside_records() == []
+        assert await fixed.take_back(record["id"]) is None
+        assert await fixed.take_back("cio_browser:v1:other:aside:x") is None
         Glue(fixed, ports).keep(json.loads(text))
         await ports.run()
         assert [b["batch"][0]["id"] for b in ports.bodies()] == ["m-5"]

@@ -81,7 +81,9 @@ def item(action: str, body: dict, path: str = ENTITY_PATH) -> Item:
     return Item(action, "POST", path, body)
 
 
-def test_batch_grouping_keeps_object_actions_apart_and_metrics_alone():
+def test_batch_grouping_mixes_every_entity_action_in_one_batch_and_sends_metrics_alone():
+    """The one batcher's decision (cio_browser.batching): one batch for every entity, whatever its action (the
+    reference makes one per action and two for createUpdateObject); metrics go alone."""
     items = [
         item("trackEvent", {"type": "person", "action": "event", "name": "a"}),
         item("createUpdateObject", {"type": "object", "action": "identify", "n": 1}),
@@ -92,11 +94,15 @@ def test_batch_grouping_keeps_object_actions_apart_and_metrics_alone():
     ]
     requests = to_requests(items, settings(), batch=True)
     assert [(r.url.rsplit("/api", 1)[1], r.body) for r in requests] == [
-        ("/v2/batch", {"batch": [items[0].body, items[4].body]}),
-        ("/v2/batch", {"batch": [items[1].body, items[5].body]}),
+        ("/v2/batch", {"batch": [items[i].body for i in (0, 1, 3, 4, 5)]}),
         ("/v1/metrics", {"delivery_id": "d"}),
-        ("/v2/batch", {"batch": [items[3].body]}),
     ]
+
+
+def test_batches_hold_at_most_batch_size_items_in_arrival_order():
+    items = [item("trackEvent", {"type": "person", "action": "event", "name": str(i)}) for i in range(5)]
+    requests = to_requests(items, settings(batchSize=2), batch=True)
+    assert [[e["name"] for e in r.body["batch"]] for r in requests] == [["0", "1"], ["2", "3"], ["4"]]
 
 
 def test_single_mode_sends_each_item_alone():
