@@ -14,9 +14,9 @@ from typing import Any
 
 from .config import Config
 from .config import load as load_config
-from .delivery.engine import Engine, NetworkError, Response, new_key
+from .delivery.engine import Engine, NetworkError, Response
 from .delivery.inventory import Inventory
-from .layout import LOCK, namespace_of
+from .layout import LOCK, inbox_key, namespace_of
 from .preview import check_settings, mask_headers, preview, request_fingerprints
 from .request import Request
 from .settings import Settings, SettingsError
@@ -140,6 +140,7 @@ class JsArchive:
         return sorted(str(k) for k in (found.to_py() if hasattr(found, "to_py") else found))
 
     async def remove(self, key: str) -> bool:
+        """Drop a record ("send again" took it back into the queue)."""
         return bool(await self._store.remove(key))
 
 
@@ -347,22 +348,21 @@ class BrowserDestination:
             return "[]"
         return json.dumps(self.engine.ports.requests.since(int(since or 0)), ensure_ascii=False)
 
-    async def resend_json(self, refs_json: str) -> str:
-        """``cioBrowser.resend([[key, index], …])``: set-aside events go back into the queue, mapped again with
-        the running settings. Answers ``{"resent": n, "kept": [reasons]}``."""
+    async def resend_json(self, ids_json: str) -> str:
+        """``cioBrowser.resend([id, …])``: set-aside records (their ``id``) go back into the queue as new stored
+        events, mapped again with the running settings. Answers ``{"resent": n, "kept": [reasons]}``."""
         if self.engine is None:
             return json.dumps({"resent": 0, "kept": [f"the settings are not usable: {self.error}"]})
         engine = self.engine
         resent, kept = 0, []
-        for key, index in json.loads(refs_json):
-            text = await engine.take_back(str(key), None if index is None else int(index))
+        for record_id in json.loads(ids_json):
+            text = await engine.take_back(str(record_id))
             if text is None:
-                kept.append(f"{key}: no such record, or only part of the event was kept")
+                kept.append(f"{record_id}: no such set-aside record in this workspace")
                 continue
-            now = engine.ports.now_ms()
-            new = new_key(engine.ns, now, resent, engine.ports.random())
-            engine.ports.storage.set(new, text)
-            engine.accept([(new, text, False)])
+            key = inbox_key(engine.ns, engine.ports.now_ms(), resent, engine.ports.random())
+            engine.ports.storage.set(key, text)
+            engine.accept([(key, text, False)])
             resent += 1
         return json.dumps({"resent": resent, "kept": kept})
 

@@ -60,8 +60,7 @@ from .trackapi import (
 __all__ = ["BODY_LIMITS", "Recorded", "Sink", "main", "oversized_body_error", "validate_entity"]
 
 # --------------------------------------------------------------------------------------------------------------
-# Limits and vocabularies. Sizes in bytes of UTF-8 (docs/mapping.md §1.5); the v2 request limits come from
-# cio_browser.constants so the client and the sink can never disagree about them.
+# Routes and HTTP plumbing constants (the Track API's own limits live in cio_browser.trackapi)
 # --------------------------------------------------------------------------------------------------------------
 
 #: A site owner's first-party proxy forwards ``/cio-proxy/<api path>`` and adds the key server-side.
@@ -397,9 +396,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # ---- responses ----------------------------------------------------------------------------------------
 
     def _origin_allowed(self) -> bool:
-        """No Origin (same-origin GET, curl), this server's own origin, or one named with --allow-origin."""
+        """No Origin (same-origin GET, curl), this server's own origin, or one named with --allow-origin.
+
+        A browser's ``Sec-Fetch-Site: same-origin`` (a header pages cannot set) also counts, so the controls keep
+        working behind a same-origin pass-through such as the relay demo, where Host names the private port.
+        """
         origin = self.headers.get("Origin")
-        if origin is None:
+        if origin is None or self.headers.get("Sec-Fetch-Site") == "same-origin":
             return True
         host = self.headers.get("Host")
         return (host is not None and origin == f"http://{host}") or origin in self.sink.allow_origins

@@ -5,7 +5,7 @@ as Customer.io would (a 400 with Customer.io's error shape and text, the documen
 must be written once. Nothing here does I/O: :func:`evaluate` turns one request (method, path, headers, body
 bytes) into a :class:`Verdict` (status, JSON body, accepted entities); the servers only move bytes.
 
-Only rules Customer.io documents (docs/mapping.md §1.4, §1.5) or that follow from the entity shapes
+Only rules Customer.io documents (docs/mapping.md §1.5) or that follow from the entity shapes
 (docs/mapping.md §4, §6, §7) are enforced, so a rejection here means the real API would reject it too.
 Standard library only.
 """
@@ -45,7 +45,7 @@ MAX_CUSTOMER_ID_BYTES = 150
 
 PERSON_IDENTIFIERS = ("id", "email", "cio_id", "anonymous_id")
 MERGE_IDENTIFIERS = ("id", "email", "cio_id")
-#: Actions the client may send (docs/mapping.md §6, §7), per entity type.
+#: Actions the client may send (docs/mapping.md §6/§7), per entity type.
 PERSON_ACTIONS = frozenset({
     "identify", "event", "page", "screen", "add_device", "delete_device", "delete", "merge", "suppress",
     "unsuppress", "add_relationships", "delete_relationships", "viewed_content", "clicked_content",

@@ -379,12 +379,6 @@
       Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + LAYOUT.inbox) === 0) localStorage.removeItem(k); });
       return booted ? engine.call('clear') : Promise.resolve();
     },
-    // data-boot="external": Python already runs on this page (PyScript's cio_browser.install()); it calls this
-    // with its destination, so the plugin, storage and opt-out above are the only implementation of them.
-    attach: function (dest) {
-      if (bootMode !== 'external' || engine) throw new Error('cioBrowser.attach() is only for data-boot="external"');
-      use(dest, 0, 'external');
-    },
     // Tools (the Event Tester, a site's own debugging). Python answers; nothing here is sent anywhere.
     // preview(event[, settings]): which subscriptions match (and why the others do not), payloads, requests.
     preview: function (event, withSettings) {
@@ -394,8 +388,14 @@
     checkSettings: function (candidate) { return tool('check_settings_json', [JSON.stringify(candidate)]); },
     // requests(since): what this destination sent (key masked) and each answer.
     requests: function (since) { return tool('requests_json', [String(since || 0)]); },
-    // resend([[key, index], ...]): set-aside events go back into the queue, mapped with the running settings.
-    resend: function (refs) { return tool('resend_json', [JSON.stringify(refs)]); },
+    // resend([id, ...]): set-aside records (their id) go back into the queue, mapped with the running settings.
+    resend: function (ids) { return tool('resend_json', [JSON.stringify(ids)]); },
+    // data-boot="external": Python already runs on this page (PyScript's cio_browser.install()); it calls this
+    // with its destination, so the plugin, storage and opt-out above are the only implementation of them.
+    attach: function (dest) {
+      if (bootMode !== 'external' || engine) throw new Error('cioBrowser.attach() is only for data-boot="external"');
+      use(dest, 0, 'external');
+    },
     optIn: function () { try { localStorage.removeItem(ns + LAYOUT.optout); } catch (e) { /* ignore */ } settings.enabled = true; }
   };
   window.cioBrowser = api;

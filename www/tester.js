@@ -287,7 +287,7 @@
   }
   function resend(a, button) {
     button.disabled = true;
-    window.cioBrowser.resend([[a.key, a.index]]).then(function (answer) {
+    window.cioBrowser.resend([a.id]).then(function (answer) {
       var mid = messageIdOf(a);
       var ev = null;
       try { ev = JSON.parse(a.event); } catch (e) { ev = null; }
@@ -390,7 +390,15 @@
     $('send').addEventListener('click', send);
     $('apply').addEventListener('click', apply);
     $('use-presets').addEventListener('click', function () { $('subs-json').value = ''; scheduleCheck(); });
-    $('restore-defaults').addEventListener('click', function () { showSettings(window.cioTesterDefaults || {}); scheduleCheck(); });
+    (window.cioTesterPresets || []).forEach(function (p, i) {
+      var o = el('option', p.label);
+      o.value = String(i);
+      $('preset').appendChild(o);
+    });
+    $('use-preset').addEventListener('click', function () {
+      var p = (window.cioTesterPresets || [])[Number($('preset').value)];
+      if (p) { showSettings(p.settings); scheduleCheck(); }
+    });
     $('clear-calls').addEventListener('click', function () { calls = []; requestLog = {}; save(); render(); });
     document.querySelectorAll('button[data-fault]').forEach(function (b) {
       b.addEventListener('click', function () { fault(b.dataset.fault); });

@@ -586,24 +586,22 @@ class Engine:
                 "stored": 0, "orphaned": {}, "set_aside": {}, "leader": False, "blocked": None, "paused_ms": 0.0,
                 "failures": 0, "retry_in_ms": 0.0}
 
-    async def take_back(self, key: str, index: int | None) -> str | None:
-        """Remove one set-aside record (``key``/``index`` as :meth:`set_aside_records` lists them) and return the
-        event text it kept, so it can be stored again and mapped with the current settings ("send again").
-
-        Returns None, keeping the record, when there is no such record or it kept only part of the event (a
-        record written by an older version that cut large events).
+    async def take_back(self, record_id: str) -> str | None:
+        """Remove one set-aside record of this workspace (its ``id`` as :meth:`set_aside_records` lists it) and
+        return the whole event it kept, so it can be stored again and mapped with the current settings ("send
+        again" in the Event Tester). Returns None, keeping everything, when there is no such record.
         """
-        record = next((r for r in await self.set_aside_records()
-                       if r.get("key") == key and r.get("index") == index), None)
-        text = record.get("event") if record else None
-        if record is None or not isinstance(text, str) or not text or text.endswith(" chars in all]"):
+        if not record_id.startswith(self.ns + layout.ASIDE):
             return None
-        aside_key = record.get("id") or self._aside_key(key, index)
-        self.ports.storage.remove(aside_key)
-        archive = getattr(self.ports, "archive", None)
-        if archive is not None:
-            await archive.remove(aside_key)
-        self.aside = [r for r in self.aside if not (r.get("key") == key and r.get("index") == index)]
+        record = next((r for r in await self.set_aside_records() if r.get("id") == record_id), None)
+        text = record.get("event") if record else None
+        if not isinstance(text, str) or not text:
+            return None
+        self.ports.storage.remove(record_id)
+        remove = getattr(getattr(self.ports, "archive", None), "remove", None)  # optional: see JsArchive
+        if remove is not None:
+            await remove(record_id)
+        self.aside = [r for r in self.aside if r.get("id") != record_id]
         return text
 
     def stats(self) -> dict[str, Any]:
@@ -645,9 +643,6 @@ class Engine:
         self._memory.pop(key, None)
         self.ports.storage.remove(key)
         self.ports.storage.remove(self._meta_key(key))
-
-    def _aside_key(self, key: str, index: int | None) -> str:
-        return f"{self.ns}{layout.ASIDE}{layout.suffix(key)}:{'x' if index is None else index}"
 
     def _meta_key(self, key: str) -> str:
         return self.ns + layout.META + layout.suffix(key)

@@ -11,7 +11,8 @@ SECTION_REF = re.compile(r"docs/mapping\.md ?§(\d+(?:\.\d+)?)")
 
 
 def _files() -> list[Path]:
-    return [*ROOT.joinpath("tests").rglob("*.py"), *ROOT.joinpath("cio_browser").rglob("*.py")]
+    files = [*ROOT.joinpath("tests").rglob("*.py"), *ROOT.joinpath("cio_browser").rglob("*.py")]
+    return files
 
 
 def test_no_reference_to_documents_outside_the_repository():

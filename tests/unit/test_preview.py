@@ -126,9 +126,10 @@ def test_a_set_aside_event_is_sent_again_once_the_settings_are_fixed() -> None:
         [record] = await engine.set_aside_records()
         assert record["reason"] == "invalid" and ports.sent == []
         fixed = Engine(SETTINGS, ports)             # the page reloaded with fixed settings
-        text = await fixed.take_back(record["key"], record["index"])
+        text = await fixed.take_back(record["id"])
         assert json.loads(text)["messageId"] == "m-5" and await fixed.set_aside_records() == []
-        assert await fixed.take_back(record["key"], record["index"]) is None
+        assert await fixed.take_back(record["id"]) is None
+        assert await fixed.take_back("cio_browser:v1:other:aside:x") is None
         Glue(fixed, ports).keep(json.loads(text))
         await ports.run()
         assert [b["batch"][0]["id"] for b in ports.bodies()] == ["m-5"]

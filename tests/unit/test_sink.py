@@ -669,6 +669,11 @@ def test_sink_routes_refuse_other_origins_and_never_echo_them(sink: Sink) -> Non
     own = call(sink.url + "/__sink/requests", "GET", None, {"Origin": sink.url}, auth=False)
     assert own.status == 200 and own.headers["Access-Control-Allow-Origin"] is None
     assert call(sink.url + "/__sink/requests", auth=False).status == 200
+    # behind a same-origin pass-through (Host is the private port) the browser's Sec-Fetch-Site still says so
+    relayed = {"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"}
+    assert call(sink.url + "/__sink/faults", "GET", None, relayed, auth=False).status == 200
+    cross = {"Origin": "http://127.0.0.1:3000", "Sec-Fetch-Site": "same-site"}
+    assert call(sink.url + "/__sink/faults", "GET", None, cross, auth=False).status == 403
 
 
 def test_allow_origin_lets_a_named_tool_read_the_traffic(site: Path) -> None:
