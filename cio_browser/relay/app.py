@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
@@ -39,10 +40,12 @@ from .ratelimit import RateLimiter
 from .routes import EVENTS_PATH, HEALTH_PATH, match
 from .upstream import Upstream, UpstreamError
 
-__all__ = ["RELAY_MAX_BODY", "Relay", "create_app"]
+__all__ = ["MAX_EVENTS_PER_REQUEST", "RELAY_MAX_BODY", "Relay", "create_app"]
 
 #: Largest body the relay reads on a route Customer.io sets no size limit for here (v1 routes, ``/events``).
 RELAY_MAX_BODY = MAX_BATCH_BYTES
+#: Most events one ``/events`` request may carry (the page sends at most 60 KB at a time, far fewer).
+MAX_EVENTS_PER_REQUEST = 1000
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 access_log = logging.getLogger("cio_browser.relay.access")
@@ -169,8 +172,11 @@ class Relay:
             return _error(400, "request body is not valid JSON", cors)
         if not isinstance(events, list):
             return _error(400, "request body must be a JSON array of analytics.js events", cors)
+        if len(events) > MAX_EVENTS_PER_REQUEST:
+            return _error(413, f"at most {MAX_EVENTS_PER_REQUEST} events per request", cors)
         now_ms = int(time.time() * 1000)
-        plan = plan_events(events, self.config.settings, self.config.subscriptions, now_ms)
+        # mapping is CPU work: off the event loop, so other requests keep being answered meanwhile
+        plan = await run_in_threadpool(plan_events, events, self.config.settings, self.config.subscriptions, now_ms)
         failure = await self._send_plan(plan, events, now_ms, split=True)
         headers = dict(cors)
         if failure is not None and failure[1]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from ..constants import BATCH_PATH, ENTITY_PATH, METRICS_PATH
 
@@ -53,7 +54,13 @@ ROUTES: tuple[Route, ...] = (
 
 
 def match(raw_path: str) -> Route | None:
-    """The route a raw request path addresses, or None (the relay answers 404)."""
+    """The route a raw request path addresses, or None (the relay answers 404).
+
+    A ``.`` or ``..`` segment (however encoded) is never an id: an HTTP client or Customer.io's front end could
+    resolve it and reach a route outside this list.
+    """
+    if any(unquote(segment) in (".", "..") for segment in raw_path.split("/")):
+        return None
     for route in ROUTES:
         if route.pattern.match(raw_path):
             return route

@@ -113,6 +113,8 @@ def test_malformed_or_non_array_bodies_are_refused_before_mapping(relay, sink):
         answer = r.post("/events", content=body)
         assert (answer.status_code, answer.json()) == (400, {"meta": {"error": text}})
     assert r.post("/events", content=b"[]").json() == {"results": []}
+    too_many = r.post("/events", content=b"[" + b",".join([b"{}"] * 1001) + b"]")
+    assert (too_many.status_code, too_many.json()) == (413, {"meta": {"error": "at most 1000 events per request"}})
     assert sink.requests == []
 
 

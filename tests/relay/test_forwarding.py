@@ -45,10 +45,25 @@ def test_classic_routes_keep_their_encoded_ids(relay, sink):
 def test_routes_the_destination_does_not_use_are_404_and_never_reach_upstream(relay, sink):
     r = relay()
     for path in ("/auth", "/api/v2/entities", "/api/v1/customers", "/api/v1/customers/a/b", "/api/v2/entity/x",
-                 "/", "/admin", "/api/v1/customers/x/attributes"):
+                 "/", "/admin", "/api/v1/customers/x/attributes", "/api/v1/customers/%2e%2E/events",
+                 "/api/v1/customers/%2E/events"):
         answer = r.post(path, json={})
         assert answer.status_code == 404, path
         assert answer.json() == {"meta": {"error": "not found"}}
+    assert sink.requests == []
+
+
+def test_dot_segments_are_never_ids(relay, sink):
+    r = relay()
+    host, port = r.url.removeprefix("http://").split(":")
+    for path in ("/api/v1/customers/../events", "/api/v1/customers/..", "/api/v1/customers/./events"):
+        with socket.create_connection((host, int(port))) as s:  # sent as written: httpx would resolve the dots
+            s.sendall(f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                      .encode())
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 404"), (path, answer[:80])
     assert sink.requests == []
 
 
