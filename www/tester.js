@@ -113,18 +113,38 @@
     var entry = { id: 'c' + Date.now().toString(36) + Math.random().toString(36).slice(2, 6), at: Date.now(), type: type,
                   code: code(c[0], c[1]), event: null, preview: null, requests: {}, note: 'calling analytics.js…' };
     calls.unshift(entry);
+    awaiting.push(entry);
     render();
-    analytics[c[0]].apply(analytics, c[1]).then(function (ctx) {
-      entry.event = ctx.event;
-      entry.note = '';
-      return window.cioBrowser.preview(ctx.event);
-    }).then(function (p) {
-      entry.preview = p;
-      relink();
+    analytics[c[0]].apply(analytics, c[1]).catch(function (err) {
+      awaiting = awaiting.filter(function (x) { return x !== entry; });
+      entry.note = 'analytics.js refused the call: ' + (err && err.message);
       save();
       render();
-    }).catch(function (err) { entry.note = 'analytics.js refused the call: ' + (err && err.message); save(); render(); });
+    });
   }
+
+  // Every call analytics.js makes on this page passes this enrichment plugin before the Customer.io destination:
+  // the builder's calls get their real event here (in call order), and calls made elsewhere (the console, other
+  // scripts on the page) get an entry of their own.
+  var awaiting = [];
+  function observe(ctx) {
+    var ev = ctx.event;
+    var entry = awaiting.shift();
+    if (!entry) {
+      entry = { id: 'o' + Date.now().toString(36) + Math.random().toString(36).slice(2, 6), at: Date.now(), type: ev.type,
+                code: 'analytics.' + ev.type + '(…) called outside the builder', event: null, preview: null, requests: {}, note: '' };
+      calls.unshift(entry);
+    }
+    try { entry.event = JSON.parse(JSON.stringify(ev)); } catch (err) {   // never throw into analytics.js
+      entry.event = { type: ev.type, messageId: ev.messageId, note: 'not JSON: ' + err.message };
+    }
+    entry.note = '';
+    window.cioBrowser.preview(ev).then(function (p) { entry.preview = p; relink(); save(); render(); });
+    return ctx;
+  }
+  analytics.register({ name: 'cio_browser Event Tester', type: 'enrichment', version: '1',
+    isLoaded: function () { return true; }, load: function () { return Promise.resolve(); },
+    track: observe, identify: observe, page: observe, screen: observe, group: observe, alias: observe });
 
   // ---- preview / call rendering --------------------------------------------------------------------------
   function renderPreview(p, call) {

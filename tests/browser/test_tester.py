@@ -244,3 +244,12 @@ def test_page_api_preview_sends_nothing_in_either_boot_mode(context, sink, boot)
     page.evaluate("() => window.cioBrowser.flush()")
     assert sink.requests == []
     assert page.evaluate("() => window.cioBrowser.requests(0)") == []
+
+
+def test_calls_made_outside_the_builder_are_listed_too(context, sink, tmp_path):
+    page = open_tester(context, sink)
+    page.evaluate("() => analytics.track('From the console', {source: 'devtools'})")
+    call = latest_call(page)
+    wait_text(call, "HTTP 200")
+    assert "called outside the builder" in call.inner_text() and "✓ Track Event" in call.inner_text()
+    assert sink.wait_for(1)[0]["name"] == "From the console"
