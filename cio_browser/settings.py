@@ -114,11 +114,12 @@ class Settings:
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: Any) -> Settings:
+    def from_dict(cls, raw: Any, *, require_credentials: bool = False) -> Settings:
         """Parse settings as a site owner writes them (camelCase or snake_case keys, or as Segment stores them).
 
-        Credentials are *not* required here: mapping never needs them (the reference maps, and even sends, with
-        no settings at all). Whoever delivers checks :meth:`delivery_problems` (see :mod:`cio_browser.config`).
+        Credentials are *not* required unless ``require_credentials``: mapping never needs them (the reference
+        maps, and even sends, with no settings at all); whoever delivers asks for them (:mod:`cio_browser.config`),
+        so a missing key is listed with every other problem.
         Custom subscriptions are only checked for shape; their triggers and mappings are compiled, and checked,
         where the destination is built (:func:`cio_browser.config.load`).
         """
@@ -172,6 +173,8 @@ class Settings:
                 problems.append("apiKey must not be in the page when relay is set: the relay adds it server-side")
         out["relay"] = relay
         out["ignored"] = tuple(k for k in SEGMENT_METADATA_KEYS if k in raw)
+        if require_credentials:
+            problems.extend(_credential_problems(out["site_id"], out["api_key"], endpoint or relay))
         if out["site_id"] and ":" in out["site_id"]:
             problems.append("siteId must not contain ':'")
 
@@ -221,14 +224,7 @@ class Settings:
 
     def delivery_problems(self) -> list[str]:
         """What stops these settings from *delivering* (missing credentials); mapping works without them."""
-        if self.endpoint is not None or self.relay is not None:
-            return []  # a first-party proxy or the relay adds the credentials server-side
-        problems = []
-        if not self.site_id:
-            problems.append("siteId is required (or set relay to a cio_browser relay, or endpoint to a proxy URL)")
-        if not self.api_key:
-            problems.append("apiKey is required (or set relay to a cio_browser relay, or endpoint to a proxy)")
-        return problems
+        return _credential_problems(self.site_id, self.api_key, self.endpoint or self.relay)
 
     # ---- derived values -----------------------------------------------------------------------------
     @property
@@ -266,6 +262,18 @@ def _base_url(value: str, label: str, problems: list[str]) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         problems.append(f"{label} {value!r} must be an absolute http(s) URL without query or fragment")
     return value.rstrip("/")
+
+
+def _credential_problems(site_id: str, api_key: str, server_side: str | None) -> list[str]:
+    """Missing credentials, unless a first-party proxy or the relay (``server_side``) adds them."""
+    if server_side is not None:
+        return []
+    problems = []
+    if not site_id:
+        problems.append("siteId is required (or set relay to a cio_browser relay, or endpoint to a proxy URL)")
+    if not api_key:
+        problems.append("apiKey is required (or set relay to a cio_browser relay, or endpoint to a proxy)")
+    return problems
 
 
 def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:

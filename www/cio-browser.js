@@ -276,13 +276,26 @@
     use(dest, performance.now() - t0, r.mode);
   }
 
-  // Requests leave from a worker (www/cio-fetch.mjs says why); Python falls back to fetch() if this throws.
+  // Requests leave from a worker (www/cio-fetch.mjs says why). If the worker cannot start (CSP, a missing
+  // file), requests fall back to this page's own fetch: noisier on failure, but nothing stalls.
   function fetchFromWorker() {
-    var w = new Worker(new URL('cio-fetch.mjs', base), { type: 'module' });
     var calls = new Map();
     var next = 0;
+    var w = null;
+    function direct(url, init) {
+      return fetch(url, init).then(function (r) {
+        return r.text().then(function (t) { return { status: r.status, retryAfter: r.headers.get('retry-after'), text: t }; });
+      }, function (err) { return { error: String((err && err.message) || err) }; });
+    }
+    try { w = new Worker(new URL('cio-fetch.mjs', base), { type: 'module' }); } catch (e) { return direct; }
     w.onmessage = function (e) { var done = calls.get(e.data.id); calls.delete(e.data.id); done(e.data); };
+    w.onerror = function () {
+      w = null;   // answer what was in flight as a network error: the engine retries it, through direct()
+      calls.forEach(function (done) { done({ error: 'request worker failed' }); });
+      calls.clear();
+    };
     return function (url, init) {
+      if (!w) return direct(url, init);
       return new Promise(function (resolve) { var id = next++; calls.set(id, resolve); w.postMessage({ id: id, url: url, init: init }); });
     };
   }
@@ -291,7 +304,7 @@
   function use(dest, bootMs, mode) {
     engine = {
       accept: function (batch) { dest.accept(batch); },
-      call: function (method) { return Promise.resolve(dest[method]()).then(String); }
+      call: function (method, args) { return Promise.resolve(dest[method].apply(dest, args || [])).then(String); }
     };
     started(bootMs, mode);
   }
@@ -311,7 +324,7 @@
         m.ops.forEach(function (op) {
           try {
             if (op[0] === 'set') localStorage.setItem(op[1], op[2]); else localStorage.removeItem(op[1]);
-          } catch (err) { /* quota: the worker still holds the record */ }
+          } catch (err) { storageFull(err); /* the worker still holds the record in memory */ }
         });
       } else if (m.type === 'reply') {
         var c = calls.get(m.id);
@@ -338,11 +351,11 @@
     window.addEventListener('pagehide', function () { engine.call('leave'); });
     engine = {
       accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
-      call: function (method) {
+      call: function (method, args) {
         return new Promise(function (resolve, reject) {
           var id = nextId++;
           calls.set(id, { resolve: resolve, reject: reject });
-          worker.postMessage({ type: 'call', id: id, method: method });
+          worker.postMessage({ type: 'call', id: id, method: method, args: args || [] });
         });
       }
     };
@@ -366,6 +379,17 @@
       Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + LAYOUT.inbox) === 0) localStorage.removeItem(k); });
       return booted ? engine.call('clear') : Promise.resolve();
     },
+    // Tools (the Event Tester, a site's own debugging). Python answers; nothing here is sent anywhere.
+    // preview(event[, settings]): which subscriptions match (and why the others do not), payloads, requests.
+    preview: function (event, withSettings) {
+      return tool('preview_json', [serialize(event), withSettings ? JSON.stringify(withSettings) : '']);
+    },
+    // checkSettings(settings): every problem, as start-up reports them.
+    checkSettings: function (candidate) { return tool('check_settings_json', [JSON.stringify(candidate)]); },
+    // requests(since): what this destination sent (key masked) and each answer.
+    requests: function (since) { return tool('requests_json', [String(since || 0)]); },
+    // resend([id, ...]): set-aside records (their id) go back into the queue, mapped with the running settings.
+    resend: function (ids) { return tool('resend_json', [JSON.stringify(ids)]); },
     // data-boot="external": Python already runs on this page (PyScript's cio_browser.install()); it calls this
     // with its destination, so the plugin, storage and opt-out above are the only implementation of them.
     attach: function (dest) {
@@ -375,6 +399,10 @@
     optIn: function () { try { localStorage.removeItem(ns + LAYOUT.optout); } catch (e) { /* ignore */ } settings.enabled = true; }
   };
   window.cioBrowser = api;
+
+  function tool(method, args) {
+    return ready.then(function () { return engine.call(method, args); }).then(JSON.parse);
+  }
 
   // Register with analytics.js 2.0: the snippet stub queues `register` until the library loads; a loaded
   // instance registers at once. Sites that build analytics with `AnalyticsBrowser.load({plugins: […]})`

@@ -75,6 +75,7 @@ class Archive(Protocol):
     def put(self, key: str, value: str) -> Awaitable[bool]: ...
     def get(self, key: str) -> Awaitable[str | None]: ...
     def keys(self, prefix: str) -> Awaitable[list[str]]: ...
+    def remove(self, key: str) -> Awaitable[bool]: ...
 
 
 class Ports(Protocol):
@@ -584,6 +585,24 @@ class Engine:
         return {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0, "pending": 0, "events_open": 0,
                 "stored": 0, "orphaned": {}, "set_aside": {}, "leader": False, "blocked": None, "paused_ms": 0.0,
                 "failures": 0, "retry_in_ms": 0.0}
+
+    async def take_back(self, record_id: str) -> str | None:
+        """Remove one set-aside record of this workspace (its ``id`` as :meth:`set_aside_records` lists it) and
+        return the whole event it kept, so it can be stored again and mapped with the current settings ("send
+        again" in the Event Tester). Returns None, keeping everything, when there is no such record.
+        """
+        if not record_id.startswith(self.ns + layout.ASIDE):
+            return None
+        record = next((r for r in await self.set_aside_records() if r.get("id") == record_id), None)
+        text = record.get("event") if record else None
+        if not isinstance(text, str) or not text:
+            return None
+        self.ports.storage.remove(record_id)
+        remove = getattr(getattr(self.ports, "archive", None), "remove", None)  # optional: see JsArchive
+        if remove is not None:
+            await remove(record_id)
+        self.aside = [r for r in self.aside if r.get("id") != record_id]
+        return text
 
     def stats(self) -> dict[str, Any]:
         inventory = Inventory(self.ports.storage, self.ns)

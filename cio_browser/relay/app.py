@@ -32,7 +32,7 @@ from starlette.routing import Route as StarletteRoute
 
 from .. import __version__
 from ..constants import MAX_BATCH_BYTES
-from ..sink import BODY_LIMITS, oversized_body_error
+from ..trackapi import BODY_LIMITS, oversized_body_error
 from .config import RelayConfig
 from .cors import cors_headers, preflight_headers
 from .events import plan_events

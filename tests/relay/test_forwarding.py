@@ -20,7 +20,7 @@ def test_an_entity_is_forwarded_with_the_authorization_added_and_the_answer_pass
     assert answer.status_code == 200 and answer.json() == {}
     [record] = sink.requests
     assert (record.method, record.api_path, record.proxied) == ("POST", "/api/v2/entity", False)
-    assert record.headers["authorization"] == sink.authorization
+    assert record.credentials == "valid"
     assert record.raw == encode(entity()).encode()
     assert sink.delivered_ids() == ["m-1"]
 
@@ -28,7 +28,7 @@ def test_an_entity_is_forwarded_with_the_authorization_added_and_the_answer_pass
 def test_a_clients_own_authorization_header_is_never_forwarded(relay, sink):
     r = relay()
     r.post("/api/v2/batch", json={"batch": [entity()]}, headers={"authorization": "Basic bm90OnRoZWtleQ=="})
-    assert sink.requests[0].headers["authorization"] == sink.authorization
+    assert sink.requests[0].credentials == "valid"
 
 
 def test_classic_routes_keep_their_encoded_ids(relay, sink):
@@ -241,4 +241,4 @@ def test_mounted_in_a_starlette_app_under_a_path(sink):
         assert client.request("PUT", "/cio/api/v1/customers/a%2Fb", json={}).status_code == 200
         assert client.post("/cio/admin").status_code == 404
     assert [x.path for x in sink.requests] == ["/api/v2/entity", "/api/v1/customers/a%2Fb"]
-    assert all(x.headers["authorization"] == sink.authorization for x in sink.requests)
+    assert all(x.credentials == "valid" for x in sink.requests)
