@@ -327,10 +327,14 @@ def test_leave_plan_hands_over_never_tried_items_within_64_kb_with_the_keys_a_2x
 def test_leave_plan_leaves_out_items_already_tried_and_everything_while_paused():
     async def go():
         engine, ports, glue = make()
-        ports.script.append(Response(503, {"retry-after": "30"}, "{}"))
+        ports.script.append(Response(503, {}, "{}"))
         glue.keep(track("Once", "m-1"))
         await ports.run()
-        assert engine.leave_plan() == []  # tried once (kept, retried later) and paused by Retry-After
+        ports.clock += 600_000  # its backoff is over, but the retry has not gone yet
+        assert engine.leave_plan() == []  # tried once: it waits for the worker's (or the next page's) retry
+        ports.script.append(Response(429, {"retry-after": "30"}, "{}"))
         glue.keep(track("Fresh", "m-2"))
-        assert engine.leave_plan() == []
+        await ports.run()
+        glue.keep(track("Later", "m-3"))
+        assert engine.leave_plan() == []  # paused by Retry-After: nothing goes, not even never-tried items
     run(go())
