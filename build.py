@@ -954,6 +954,33 @@ def _copy_www(dest: Path, result: BuildResult) -> None:
     shutil.copytree(
         WWW_DIR, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".DS_Store")
     )
+    write_storage_layout(dest / "cio-browser.js")
+
+
+#: Where the JS glue receives the storage layout that cio_browser/layout.py defines (one definition, Python's).
+LAYOUT_PLACEHOLDER = "{/*CIO_STORAGE_LAYOUT*/}"
+
+
+def storage_layout() -> dict:
+    """``cio_browser.layout.for_glue()``, read from this source tree (the package need not be installed)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_cio_layout", ROOT / PACKAGE / "layout.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.for_glue()
+
+
+def write_storage_layout(glue: Path) -> None:
+    """Write the storage layout over the glue's placeholder; a glue without one is a build error."""
+    if not glue.is_file():
+        return
+    text = glue.read_text(encoding="utf-8")
+    if text.count(LAYOUT_PLACEHOLDER) != 1:
+        raise BuildError(f"{glue.name} must contain {LAYOUT_PLACEHOLDER} exactly once (the storage layout goes there)")
+    glue.write_text(text.replace(LAYOUT_PLACEHOLDER, json.dumps(storage_layout(), separators=(",", ":"))),
+                    encoding="utf-8")
 
 
 def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: BuildResult) -> dict:
@@ -1060,12 +1087,26 @@ def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: Bu
 
 #: In www/cio-boot.mjs: replaced by the manifest, so the boot needs no request for it.
 MANIFEST_MARKER = "/*@cio-manifest@*/null"
-#: In www/cio-worker.mjs: replaced by cio-boot.mjs itself, so the worker is one request, not a chain of two.
-BOOT_IMPORT = "import { bootPython, makeSnapshot } from './cio-boot.mjs';"
+#: The worker's imports that build.py bundles into cio-worker.mjs (one request instead of a chain of them).
+WORKER_BUNDLE = (
+    ("import { bootPython, makeSnapshot } from './cio-boot.mjs';", "cio-boot.mjs"),
+    ("import { archive } from './cio-store.mjs';", "cio-store.mjs"),
+)
+
+
+def _bundled(import_line: str, module: str) -> str:
+    """``module`` as a block that defines the names ``import_line`` imports (no name leaks between modules)."""
+    names = re.search(r"\{([^}]*)\}", import_line)
+    assert names is not None
+    if re.search(r"^\s*import\s", module, re.M):
+        raise BuildError(f"a module bundled into cio-worker.mjs must not use static imports: {import_line}")
+    body = re.sub(r"^export\s+", "", module, flags=re.M)
+    return (f"// ---- {import_line.split(chr(39))[1]}, bundled by build.py ----\n"
+            f"const {{{names.group(1)}}} = (() => {{\n{body}\nreturn {{{names.group(1)}}};\n}})();")
 
 
 def inline_boot(out: Path, manifest: dict) -> None:
-    """Write the manifest into cio-boot.mjs and bundle cio-boot.mjs into cio-worker.mjs.
+    """Write the manifest into cio-boot.mjs and bundle the worker's imports into cio-worker.mjs.
 
     Why: every request in series before loadPyodide costs a round trip on a visitor's link (60-150 ms). The page
     starts the worker at ``load``; the worker then knows every URL at once and starts the wasm, the standard
@@ -1075,15 +1116,15 @@ def inline_boot(out: Path, manifest: dict) -> None:
     boot = boot_path.read_text(encoding="utf-8")
     if boot.count(MANIFEST_MARKER) != 1:
         raise BuildError(f"www/cio-boot.mjs must contain {MANIFEST_MARKER} exactly once")
-    boot = boot.replace(MANIFEST_MARKER, json.dumps(manifest, separators=(",", ":")))
-    boot_path.write_text(boot, encoding="utf-8")
+    boot_path.write_text(boot.replace(MANIFEST_MARKER, json.dumps(manifest, separators=(",", ":"))), encoding="utf-8")
     worker = worker_path.read_text(encoding="utf-8")
-    if worker.count(BOOT_IMPORT) != 1:
-        raise BuildError(f"www/cio-worker.mjs must contain {BOOT_IMPORT!r} exactly once")
-    if re.search(r"^\s*import\s", boot, re.M):
-        raise BuildError("www/cio-boot.mjs must not use static imports (it is bundled into the worker)")
-    worker_path.write_text(worker.replace(BOOT_IMPORT, "// ---- cio-boot.mjs, bundled by build.py ----\n" + boot),
-                           encoding="utf-8")
+    for line, name in WORKER_BUNDLE:
+        if worker.count(line) != 1:
+            raise BuildError(f"www/cio-worker.mjs must contain {line!r} exactly once (build.py bundles it)")
+        worker = worker.replace(line, _bundled(line, (out / name).read_text(encoding="utf-8")))
+    if re.search(r"^\s*import\s", worker, re.M):
+        raise BuildError("www/cio-worker.mjs has an import build.py does not bundle; add it to WORKER_BUNDLE")
+    worker_path.write_text(worker, encoding="utf-8")
 
 
 def build_report(

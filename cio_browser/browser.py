@@ -12,8 +12,11 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .constants import PLUGIN_NAME
-from .delivery.engine import Engine, NetworkError, Response, new_key
+from .config import Config
+from .config import load as load_config
+from .delivery.engine import Engine, NetworkError, Response
+from .delivery.inventory import Inventory
+from .layout import LOCK, namespace_of
 from .request import Request
 from .settings import Settings, SettingsError
 
@@ -87,10 +90,28 @@ class MirroredStorage:
         return sorted(k for k in self.data if k.startswith(prefix))
 
 
-class BrowserPorts:
-    """Engine ports backed by the page or worker: fetch, setTimeout, console, navigator.onLine."""
+class JsArchive:
+    """:class:`~cio_browser.delivery.engine.Archive` over www/cio-store.mjs (IndexedDB), handed in by the glue."""
 
-    def __init__(self, storage: Any = None) -> None:
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    async def put(self, key: str, value: str) -> bool:
+        return bool(await self._store.put(key, value))
+
+    async def get(self, key: str) -> str | None:
+        value = await self._store.get(key)
+        return None if value is None else str(value)
+
+    async def keys(self, prefix: str) -> list[str]:
+        found = await self._store.keys(prefix)
+        return sorted(str(k) for k in (found.to_py() if hasattr(found, "to_py") else found))
+
+
+class BrowserPorts:
+    """Engine ports backed by the page or worker: fetch, setTimeout, console, navigator.onLine, IndexedDB."""
+
+    def __init__(self, storage: Any = None, archive: Any = None, relay_fetch: Any = None) -> None:
         import js
         from pyodide.ffi import create_once_callable, to_js
 
@@ -98,6 +119,8 @@ class BrowserPorts:
         self._to_js = to_js
         self._once = create_once_callable
         self.storage = storage if storage is not None else LocalStorage()
+        self.archive = JsArchive(archive) if archive is not None else None
+        self._relay_fetch = relay_fetch  # main-thread boot: the glue's fetch-in-a-worker (www/cio-fetch.mjs)
 
     def now_ms(self) -> float:
         return float(self.js.Date.now())
@@ -113,6 +136,12 @@ class BrowserPorts:
                 "keepalive": keepalive}
         if request.body is not None:
             init["body"] = request.json()
+        if self._relay_fetch is not None and not keepalive:   # keepalive must leave from the page itself
+            try:
+                return _relayed(self._relay_fetch(request.url, self._to_js(
+                    init, dict_converter=self.js.Object.fromEntries)))
+            except Exception:
+                pass  # fall back to the page's own fetch
         try:
             promise = self.js.fetch(request.url, self._to_js(init, dict_converter=self.js.Object.fromEntries))
         except Exception as exc:  # fetch threw synchronously (bad URL, CSP connect-src)
@@ -136,6 +165,19 @@ async def _failed(exc: Exception) -> Response:
     raise exc
 
 
+async def _relayed(promise: Any) -> Response:
+    """The answer www/cio-fetch.mjs posted back: {status, retryAfter, text} or {error}."""
+    answer = await promise
+    error = getattr(answer, "error", None)
+    if not _absent(error):
+        raise NetworkError(str(error))
+    headers = {}
+    retry_after = getattr(answer, "retryAfter", None)
+    if not _absent(retry_after):
+        headers["retry-after"] = str(retry_after)
+    return Response(int(answer.status), headers, str(answer.text))
+
+
 async def _answer(promise: Any) -> Response:
     try:
         resp = await promise
@@ -152,25 +194,29 @@ async def _answer(promise: Any) -> Response:
 class BrowserDestination:
     """What the JS glue holds: hand over stored events, flush, read counters."""
 
-    def __init__(self, settings: Settings | None, engine: Engine | None, error: str | None = None):
+    def __init__(self, settings: Settings | None, engine: Engine | None, error: str | None = None,
+                 inventory: Inventory | None = None):
         self.settings = settings
         self.engine = engine
         self.error = error
+        self.inventory = inventory   # without an engine: what is stored, for stats() and setAside()
         self._proxies: list[Any] = []
 
     def accept(self, batch: Any) -> None:
         """``batch``: JS array of [key, json, memoryOnly] the glue stored; never raises into the page."""
-        if self.engine is None:
-            return  # settings are broken: events stay stored for a page with working settings
         try:
             records = batch.to_py() if hasattr(batch, "to_py") else batch
             records = [(str(k), None if t is None else str(t), bool(m)) for k, t, m in records]
-            storage = self.engine.ports.storage
+            storage = self.engine.ports.storage if self.engine else getattr(self.inventory, "storage", None)
             if isinstance(storage, MirroredStorage):  # the page stored these; keep the worker's copy true
                 storage.data.update({k: t for k, t, m in records if t is not None and not m})
+            if self.engine is None:
+                return  # settings are broken: events stay stored for a page with working settings
             self.engine.accept(records)
         except Exception as exc:
-            self.engine.ports.log("error", f"Customer.io: could not take events ({type(exc).__name__}: {exc})")
+            import js
+
+            js.console.error(f"Customer.io: could not take events ({type(exc).__name__}: {exc})")
 
     async def flush(self) -> Any:
         if self.engine is None:
@@ -179,8 +225,9 @@ class BrowserDestination:
         return json.dumps(stats)
 
     def kick(self) -> None:
+        """The page is back online (the glue forwards the page's ``online`` event to the worker)."""
         if self.engine is not None:
-            self.engine.kick()
+            self.engine.back_online()
 
     def leave(self) -> None:
         if self.engine is not None:
@@ -199,43 +246,85 @@ class BrowserDestination:
                 self.accept([(str(key), str(value), False)])
 
     def stats_json(self) -> str:
-        if self.engine is None:
-            return json.dumps({"error": self.error})
-        return json.dumps(self.engine.stats())
+        """The engine's counters; without an engine (settings invalid or delivery off) the same counters, zero
+        except what is stored, plus the error."""
+        if self.engine is not None:
+            return json.dumps(self.engine.stats())
+        stats = Engine.idle_stats()
+        if self.inventory is not None:
+            stats.update(self.inventory.counts())
+        stats["error"] = self.error
+        return json.dumps(stats)
 
-    def aside_json(self) -> str:
-        return json.dumps(self.engine.set_aside_records() if self.engine else [], ensure_ascii=False)
+    async def aside_json(self) -> str:
+        if self.engine is not None:
+            records = await self.engine.set_aside_records()
+        else:
+            records = self.inventory.records() if self.inventory is not None else []
+        return json.dumps(records, ensure_ascii=False)
 
     def clear(self) -> None:
         if self.engine is not None:
             self.engine.clear()
 
 
-def _parse(settings_json: Any, origin: str) -> Settings:
+def _namespace_of(settings_json: Any) -> str:
+    """The namespace the glue stored under for settings Python could not accept (layout.namespace_of)."""
+    try:
+        raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
+    except ValueError:
+        raw = None
+    return namespace_of(raw)
+
+
+def _parse(settings_json: Any, origin: str) -> Config:
     raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
     endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
     if isinstance(endpoint, str) and endpoint.startswith("/"):
         # a path on the page's own origin (a first-party proxy such as "/cio")
         raw = {**raw, "endpoint": origin + endpoint}
-    return Settings.from_dict(raw)
+    return load_config(raw)
 
 
-def _make(settings_json: Any, storage: Any = None) -> BrowserDestination:
-    """Settings + engine, or a destination that keeps events but reports its settings error once."""
+def _absent(value: Any) -> bool:
+    """None, or JavaScript's null (which newer Pyodide versions hand over as a ``JsNull`` object)."""
+    return value is None or type(value).__name__ == "JsNull"
+
+
+def _glue(glue: Any, name: str) -> Any:
+    value = getattr(glue, name, None) if glue is not None else None
+    return None if _absent(value) else value
+
+
+def _make(settings_json: Any, storage: Any = None, glue: Any = None) -> BrowserDestination:
+    """Settings + engine, or a destination that keeps events but reports its settings error once.
+
+    ``glue`` (from the JS loader): ``archive`` (www/cio-store.mjs, IndexedDB) and ``settingsError`` (the
+    loader could not even parse data-settings; it has said so on the console, without echoing the text).
+    """
     import js
 
+    storage = storage if storage is not None else LocalStorage()
+    glue_error = _glue(glue, "settingsError")
     try:
-        settings = _parse(settings_json, str(js.location.origin))
+        if glue_error is not None:
+            raise SettingsError([str(glue_error)])
+        config = _parse(settings_json, str(js.location.origin))
     except (SettingsError, ValueError) as exc:
         message = str(exc) if isinstance(exc, SettingsError) else f"Customer.io settings: {exc}"
-        js.console.error(message + ". Events are kept in this browser and sent once the settings are fixed.")
-        return BrowserDestination(None, None, message)
-    ports = BrowserPorts(storage)
+        if glue_error is None:
+            js.console.error(message + ". Events are kept in this browser and sent once the settings are fixed.")
+        return BrowserDestination(None, None, message, inventory=Inventory(storage, _namespace_of(settings_json)))
+    settings = config.settings
+    for note in config.notes:
+        js.console.warn(note)
+    ports = BrowserPorts(storage, _glue(glue, "archive"), _glue(glue, "fetch"))
     if not settings.enabled:
-        Engine(settings, ports, leader=False).clear()
+        Engine(settings, ports, leader=False, subscriptions=config.subscriptions).clear()
         return BrowserDestination(settings, None, "disabled")
     has_locks = bool(getattr(js.navigator, "locks", None))
-    return BrowserDestination(settings, Engine(settings, ports, leader=not has_locks))
+    return BrowserDestination(settings, Engine(settings, ports, leader=not has_locks,
+                                               subscriptions=config.subscriptions))
 
 
 def _listen(dest: BrowserDestination, target: Any, name: str, fn: Callable[[Any], Any]) -> None:
@@ -263,14 +352,14 @@ def _lead(dest: BrowserDestination) -> None:
 
     proxy = create_proxy(hold)
     dest._proxies.append(proxy)
-    js.navigator.locks.request(engine.ns + ":sender", proxy)
+    js.navigator.locks.request(engine.ns + LOCK, proxy)
 
 
 def start(settings_json: str, glue: Any = None) -> BrowserDestination:
     """Boot the destination on the page's main thread (called once by the JS glue after Pyodide is ready)."""
     import js
 
-    dest = _make(settings_json)
+    dest = _make(settings_json, glue=glue)
     engine = dest.engine
     if engine is None:
         return dest
@@ -282,7 +371,7 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
             engine.accept([(str(key), str(ev.newValue), False)])
 
     _listen(dest, js.window, "storage", on_storage)
-    _listen(dest, js.window, "online", lambda ev: engine.kick())
+    _listen(dest, js.window, "online", lambda ev: engine.back_online())
     _listen(dest, js.window, "pagehide", lambda ev: engine.on_page_leave())
     _listen(dest, js.document, "visibilitychange",
             lambda ev: engine.on_page_leave() if js.document.visibilityState == "hidden" else None)
@@ -290,7 +379,7 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
     return dest
 
 
-def start_worker(settings_json: str, storage_json: str, post: Any) -> BrowserDestination:
+def start_worker(settings_json: str, storage_json: str, post: Any, glue: Any = None) -> BrowserDestination:
     """Boot the destination inside a Web Worker; ``post`` sends storage writes back to the page."""
     import js
     from pyodide.ffi import create_once_callable, to_js
@@ -301,10 +390,10 @@ def start_worker(settings_json: str, storage_json: str, post: Any) -> BrowserDes
     def defer(fn: Callable[[], None]) -> None:
         js.setTimeout(create_once_callable(fn), 0)
 
-    dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send, defer))
+    dest = _make(settings_json, MirroredStorage(json.loads(storage_json), send, defer), glue)
     if dest.engine is not None:
         engine = dest.engine
-        _listen(dest, js.self, "online", lambda ev: engine.kick())
+        _listen(dest, js.self, "online", lambda ev: engine.back_online())
         _hand_over_leave_plan(engine, post, defer)
         _lead(dest)
     return dest
@@ -332,49 +421,41 @@ def _hand_over_leave_plan(engine: Engine, post: Any, defer: Callable[[Callable[[
     engine.leave_listener = changed
 
 
-def install(settings: Any, analytics: Any = None) -> BrowserDestination:
-    """PyScript entry point: build the ``Customer.io`` destination in Python and register it.
+def install(settings: Any, analytics: Any = None, glue_url: str | None = None) -> BrowserDestination:
+    """PyScript entry point: run the ``Customer.io`` destination in this page's Python.
 
-    Events are stored with the same keys the JS glue uses, so both paths share one queue format.
+    The plugin itself (storing each event, opt-out, the unserialisable-event marker, the storage-full message) is
+    the JS glue's, not a second copy: this adds ``cio-browser.js`` (``glue_url``, default ``/cio-browser.js`` on
+    the page's origin) with ``data-boot="external"`` and, once it has run, attaches this destination to it. The
+    glue registers the plugin with ``window.analytics`` (or with ``analytics`` when one is passed).
     """
     import js
-    from pyodide.ffi import create_proxy, to_js
+    from pyodide.ffi import create_once_callable, create_proxy
 
     if isinstance(settings, Settings):
         raw = settings.to_dict()
     else:
         raw = settings.to_py() if hasattr(settings, "to_py") else dict(settings)
     dest = start(json.dumps(raw))
-    ns = dest.settings.storage_namespace if dest.settings else "cio_browser:v1:proxy"
-    counter = {"seq": 0}
+    handle = create_proxy(dest)
+    dest._proxies.append(handle)
+    script = js.document.createElement("script")
+    script.src = glue_url or str(js.location.origin) + "/cio-browser.js"
+    script.dataset.settings = json.dumps(raw)
+    script.dataset.boot = "external"
+    if analytics is not None:
+        script.dataset.register = "false"
 
-    def keep(ctx: Any) -> Any:
-        try:
-            if dest.engine is None and dest.error == "disabled":
-                return ctx
-            try:
-                text = str(js.JSON.stringify(ctx.event))
-            except Exception as exc:
-                text = json.dumps({"__cio_unserializable": str(exc), "event": None})
-            key = new_key(ns, float(js.Date.now()), counter["seq"], float(js.Math.random()))
-            counter["seq"] += 1
-            try:
-                js.localStorage.setItem(key, text)
-                memory_only = False
-            except Exception:
-                memory_only = True
-            dest.accept([(key, text, memory_only)])
-        except Exception as exc:
-            js.console.error(f"Customer.io: could not keep an event ({exc})")
-        return ctx
+    def loaded(ev: Any) -> None:
+        api = js.window.cioBrowser
+        if analytics is not None:
+            analytics.register(api.plugin)
+        api.attach(handle)
 
-    keep_proxy = create_proxy(keep)
-    methods = {m: keep_proxy for m in ("track", "identify", "page", "screen", "group", "alias")}
-    plugin = to_js({"name": PLUGIN_NAME, "type": "destination", "version": "0.1.0",
-                    "isLoaded": create_proxy(lambda *a: True),
-                    "load": create_proxy(lambda *a: js.Promise.resolve(None)), **methods},
-                   dict_converter=js.Object.fromEntries)
-    dest._proxies.extend([keep_proxy, plugin])
-    target = analytics if analytics is not None else js.window.analytics
-    target.register(plugin)
+    def failed(ev: Any) -> None:
+        js.console.error(f"Customer.io: could not load {script.src}; the destination is not registered.")
+
+    script.addEventListener("load", create_once_callable(loaded))
+    script.addEventListener("error", create_once_callable(failed))
+    js.document.head.appendChild(script)
     return dest

@@ -1,4 +1,4 @@
-"""Classic mode: Segment's device-mode "Customer.io" integration (actions-mapping.md §11, analytics-js.md §2).
+"""Classic mode: Segment's device-mode "Customer.io" integration (docs/mapping.md §11).
 
 Two layers, kept apart on purpose:
 
@@ -7,7 +7,7 @@ Two layers, kept apart on purpose:
   It is the part the reference's acceptance cases (ID1–ID6, G1–G5, T1–T4, P1–P4) pin down.
 * :func:`classic_items` delivers those calls. We cannot load ``track.js`` (a third-party CDN script whose beacon
   protocol is undocumented), so each call becomes a request to Customer.io's documented Track API v1
-  (customerio.md §1.5), authenticated like every other request of this destination:
+  (docs/mapping.md §1.5), authenticated like every other request of this destination:
 
   =================  ==========================================================================================
   ``identify``       ``PUT /api/v1/customers/{id}`` with the traits minus ``id`` (plus ``anonymous_id``, below)
@@ -30,8 +30,24 @@ Two layers, kept apart on purpose:
   - ``timestamp``: the event's own time in unix seconds, so queued or retried events keep their real time.
     A non-date timestamp is left out (Customer.io then uses the time of receipt).
 
-Nothing is sent without an identity: identify and group need a ``userId`` (as in the reference); track and
-page need a ``userId`` or an ``anonymousId``. ``screen`` and ``alias`` are not mapped in Classic mode.
+Nothing is sent without an identity: identify and group need a ``userId`` (as in the reference); track,
+screen and page need a ``userId`` or an ``anonymousId``.
+
+Beyond the device-mode integration, Classic mode also does what Segment's Customer.io (Classic) destination
+documents for its cloud mode (docs/mapping.md §11):
+
+* ``screen`` becomes a custom event named ``Viewed {name} Screen`` (``Viewed Undefined Screen`` without a name),
+  properties date-converted like a track event's;
+* ``Application Installed`` / ``Application Opened`` with ``context.device.token`` also add or update that device
+  on the person (``PUT /api/v1/customers/{id}/devices`` ``{"device": {id, platform, last_used}}``, so every
+  Opened refreshes ``last_used`` with the event's time); ``Application Uninstalled`` removes it
+  (``DELETE /api/v1/customers/{id}/devices/{token}``). The event itself is still sent, as every track is.
+  Devices belong to a known person: without a ``userId`` only the event goes. Customer.io requires a platform,
+  so a device event without ``context.device.type`` is refused with a clear error (its event still goes);
+* ``unsubscribed: true/false`` in identify traits is an ordinary trait, so it reaches the person as the
+  ``unsubscribed`` attribute unchanged (Customer.io's documented way to unsubscribe someone).
+
+``alias`` stays a no-op: the Classic destination never supported it (Customer.io: "does not support alias calls").
 """
 
 from __future__ import annotations
@@ -47,7 +63,14 @@ from .jsvalues import js_to_string, js_truthy
 from .request import Item
 from .timestamps import classic_convert_dates, datetime_to_ms, js_iso_string, parse_lenient_ms
 
-__all__ = ["cio_calls", "classic_items", "event_ulid"]
+__all__ = ["DEVICE_EVENTS", "cio_calls", "classic_items", "classic_map", "event_ulid", "screen_event_name"]
+
+#: Track events that also add/update (Installed, Opened) or remove (Uninstalled) the device on the person.
+DEVICE_EVENTS: dict[str, str] = {
+    "Application Installed": "PUT",
+    "Application Opened": "PUT",
+    "Application Uninstalled": "DELETE",
+}
 
 Call = tuple[str, list[Any]]
 
@@ -130,6 +153,9 @@ def cio_calls(event: dict[str, Any], settings: Any = None) -> list[Call]:
         return [] if traits is None else [("identify", [traits])]
     if kind == "track":
         return [("track", [event.get("event"), classic_convert_dates(_as_object(event.get("properties")))])]
+    if kind == "screen":
+        return [("track", [screen_event_name(event.get("name")),
+                           classic_convert_dates(_as_object(event.get("properties")))])]
     if kind == "page":
         props = _as_object(event.get("properties"))
         category, name = event.get("category"), event.get("name")
@@ -140,7 +166,12 @@ def cio_calls(event: dict[str, Any], settings: Any = None) -> list[Call]:
         first = name if js_truthy(name) else _obj_case_get(props, "url")
         # Page properties are passed through unconverted (only Dates become their JSON strings).
         return [("page", [first, _json_dates(props)])]
-    return []  # screen, alias and anything else: no-ops in the classic integration
+    return []  # alias and anything else: no-ops in the classic integration
+
+
+def screen_event_name(name: Any) -> str:
+    """The Classic destination's name for a screen view: ``Viewed {name} Screen``, ``Undefined`` without one."""
+    return f"Viewed {js_to_string(name) if js_truthy(name) else 'Undefined'} Screen"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -192,18 +223,17 @@ def _event_name(value: Any, kind: str) -> str:
     return name
 
 
-def classic_items(event: dict[str, Any], settings: Any = None) -> list[Item]:
-    """The Track API v1 requests that deliver :func:`cio_calls` for ``event`` (see the module docstring).
+def classic_map(event: Any) -> tuple[list[Item], list[InvalidEvent]]:
+    """Every Track API v1 request Classic mode sends for ``event``, and every reason it refused part of it.
 
-    Returns ``[]`` when the event maps to nothing or has no usable identity. Raises :class:`InvalidEvent` for
-    a track/page event that Customer.io would refuse because it has no name.
+    One refused part never hides the others: a device event without a platform still sends its event.
     """
-    calls = cio_calls(event, settings)
-    if not calls:
-        return []
+    if not isinstance(event, dict):
+        return [], [InvalidEvent("Classic: the event must be an object.", rule="input")]
     items: list[Item] = []
+    errors: list[InvalidEvent] = []
     anonymous_id = event.get("anonymousId")
-    for method, args in calls:
+    for method, args in cio_calls(event):
         if method == "identify":
             attrs = dict(args[0])
             customer_id = attrs.pop("id")
@@ -214,8 +244,13 @@ def classic_items(event: dict[str, Any], settings: Any = None) -> list[Item]:
         user_id = event.get("userId")
         if not js_truthy(user_id) and not js_truthy(anonymous_id):
             continue
+        kind = "screen" if event.get("type") == "screen" else method
         name_arg, data = args
-        body: dict[str, Any] = {"name": _event_name(name_arg, method), "data": data}
+        try:
+            body: dict[str, Any] = {"name": _event_name(name_arg, kind), "data": data}
+        except InvalidEvent as exc:
+            errors.append(exc)
+            continue
         if method == "page":
             body["type"] = "page"
         time_ms = _event_time_ms(event)
@@ -229,5 +264,49 @@ def classic_items(event: dict[str, Any], settings: Any = None) -> list[Item]:
         else:
             body["anonymous_id"] = js_to_string(anonymous_id)
             path = "/api/v1/events"
-        items.append(Item(f"classic.{method}", "POST", path, body))
+        items.append(Item(f"classic.{kind}", "POST", path, body))
+    if event.get("type") == "track":
+        _device_item(event, items, errors)
+    return items, errors
+
+
+def _device_item(event: dict[str, Any], items: list[Item], errors: list[InvalidEvent]) -> None:
+    """The device request of an Application Installed/Opened/Uninstalled event, if it has a token and a user."""
+    name = event.get("event")
+    method = DEVICE_EVENTS.get(name) if isinstance(name, str) else None
+    context = event.get("context")
+    device = context.get("device") if isinstance(context, dict) else None
+    token = device.get("token") if isinstance(device, dict) else None
+    user_id = event.get("userId")
+    if method is None or not js_truthy(token) or not js_truthy(user_id):
+        return
+    assert isinstance(device, dict)
+    token_text = js_to_string(token)
+    devices = _customer_path(user_id) + "/devices"
+    if method == "DELETE":
+        items.append(Item("classic.delete_device", "DELETE", devices + "/" + quote(token_text, safe=""), None))
+        return
+    platform = device.get("type")
+    if not js_truthy(platform):
+        errors.append(InvalidEvent(
+            f"Classic {name}: Customer.io needs the device platform (context.device.type, e.g. \"ios\" or "
+            "\"android\") to add a device, and this event has none.",
+            action="classic.device", field="context.device.type", rule="required"))
+        return
+    body: dict[str, Any] = {"id": token_text, "platform": js_to_string(platform)}
+    time_ms = _event_time_ms(event)
+    if time_ms is not None:
+        body["last_used"] = time_ms // 1000
+    items.append(Item("classic.device", "PUT", devices, {"device": body}))
+
+
+def classic_items(event: dict[str, Any], settings: Any = None) -> list[Item]:
+    """The Track API v1 requests that deliver ``event`` (see the module docstring).
+
+    Returns ``[]`` when the event maps to nothing or has no usable identity. Raises the first
+    :class:`InvalidEvent` when any part of it is refused (:func:`classic_map` returns them all instead).
+    """
+    items, errors = classic_map(event)
+    if errors:
+        raise errors[0]
     return items

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-#: Region code -> Track API base URL (customerio.md §1.5; actions-mapping.md §1.2).
+#: Region code -> Track API base URL (docs/mapping.md §1.2, §1.5).
 REGION_HOSTS: dict[str, str] = {
     "US": "https://track.customer.io",
     "EU": "https://track-eu.customer.io",
 }
-#: Segment's setting labels, emoji included (actions-mapping.md §1.1).
+#: Segment's setting labels, emoji included (docs/mapping.md §1.1).
 REGION_LABELS: dict[str, str] = {"US": "US \U0001f1fa\U0001f1f8", "EU": "EU \U0001f1ea\U0001f1fa"}
 
 ENTITY_PATH = "/api/v2/entity"
 BATCH_PATH = "/api/v2/batch"
 METRICS_PATH = "/api/v1/metrics"
 
-#: Customer.io Track API v2 limits (customerio.md §1.4): 32 KB per item, 500 KB per batch request.
+#: Customer.io Track API v2 limits (docs/mapping.md §1.5): 32 KB per item, 500 KB per batch request.
 MAX_ITEM_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 #: We stay under the batch limit by a margin so headers/rounding never push a request over it.

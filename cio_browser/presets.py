@@ -1,4 +1,4 @@
-"""The reference's presets as data: (name, trigger, action, mapping), actions-mapping.md §2.
+"""The reference's presets as data: (name, trigger, action, mapping), docs/mapping.md §2.
 
 A preset maps with its action's default mapping (``mapping=None``); the default mappings are derived from the
 field tables in :mod:`cio_browser.mapping.actions`, so nothing here restates them. The twelve event names Track

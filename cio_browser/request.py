@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .constants import ENTITY_PATH
+
 
 @dataclass(frozen=True)
 class Request:
@@ -47,6 +49,4 @@ class Item:
 
     @property
     def batchable(self) -> bool:
-        from .constants import ENTITY_PATH
-
         return self.path == ENTITY_PATH

@@ -8,7 +8,9 @@ their tag in one go instead of one error per reload.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,14 +23,10 @@ from .constants import (
     REGION_HOSTS,
     REGION_LABELS,
 )
+from .errors import SettingsError
+from .layout import namespace
 
-
-class SettingsError(ValueError):
-    """The destination settings cannot be used; the message lists every problem found."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("Customer.io settings: " + "; ".join(self.problems))
+__all__ = ["SEGMENT_METADATA_KEYS", "Settings", "SettingsError", "region_code", "subscriptions_in"]
 
 
 #: Keys accepted in the raw settings mapping, by canonical name -> accepted spellings.
@@ -48,6 +46,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "enabled": ("enabled",),
     "boot": ("boot",),
 }
+
+#: Keys Segment adds to a destination's stored settings (analytics.js CDN settings: ``versionSettings``, ``type``,
+#: ``bundlingStatus``, ``consentSettings``). They say how Segment loads the destination, which does not apply
+#: here, so a settings object copied from Segment is accepted and these keys are ignored (listed in ``ignored``).
+SEGMENT_METADATA_KEYS: tuple[str, ...] = ("versionSettings", "type", "bundlingStatus", "consentSettings")
 
 _MODES = ("actions", "classic")
 _BOOTS = ("idle", "eager", "worker")
@@ -90,18 +93,27 @@ class Settings:
     debug: bool = False
     enabled: bool = True
     boot: str = "worker"
+    #: Keys of the raw settings that were accepted but have no effect here (Segment's own metadata), so the
+    #: destination can say once, at start-up, what it ignored.
+    ignored: tuple[str, ...] = ()
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, raw: Any) -> Settings:
-        """Parse settings as a site owner writes them (camelCase or snake_case keys)."""
+        """Parse settings as a site owner writes them (camelCase or snake_case keys, or as Segment stores them).
+
+        Credentials are *not* required here: mapping never needs them (the reference maps, and even sends, with
+        no settings at all). Whoever delivers checks :meth:`delivery_problems` (see :mod:`cio_browser.config`).
+        Custom subscriptions are only checked for shape; their triggers and mappings are compiled, and checked,
+        where the destination is built (:func:`cio_browser.config.load`).
+        """
         if isinstance(raw, Settings):
             return raw
         if not isinstance(raw, dict):
             raise SettingsError([f"settings must be an object, got {type(raw).__name__}"])
         problems: list[str] = []
         known = {spelling for spellings in _ALIASES.values() for spelling in spellings}
-        unknown = sorted(str(k) for k in raw if k not in known)
+        unknown = sorted(str(k) for k in raw if k not in known and k not in SEGMENT_METADATA_KEYS)
         if unknown:
             problems.append("unknown setting(s) " + ", ".join(repr(k) for k in unknown))
         values: dict[str, Any] = {}
@@ -139,11 +151,7 @@ class Settings:
                 problems.append(f"endpoint {endpoint!r} must be an absolute http(s) URL without query or fragment")
             endpoint = endpoint.rstrip("/")
         out["endpoint"] = endpoint
-        if endpoint is None:
-            if not out["site_id"]:
-                problems.append("siteId is required (or set endpoint to a first-party proxy URL)")
-            if not out["api_key"]:
-                problems.append("apiKey is required (or set endpoint to a first-party proxy URL that adds it)")
+        out["ignored"] = tuple(k for k in SEGMENT_METADATA_KEYS if k in raw)
         if out["site_id"] and ":" in out["site_id"]:
             problems.append("siteId must not contain ':'")
 
@@ -187,8 +195,20 @@ class Settings:
         """Plain dict of the settings *without* the API key (safe to log or store)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
         d["subscriptions"] = list(self.subscriptions) if self.subscriptions is not None else None
+        d["ignored"] = list(self.ignored)
         d["has_api_key"] = bool(self.api_key)
         return d
+
+    def delivery_problems(self) -> list[str]:
+        """What stops these settings from *delivering* (missing credentials); mapping works without them."""
+        if self.endpoint is not None:
+            return []  # a first-party proxy adds the credentials server-side
+        problems = []
+        if not self.site_id:
+            problems.append("siteId is required (or set endpoint to a first-party proxy URL)")
+        if not self.api_key:
+            problems.append("apiKey is required (or set endpoint to a first-party proxy URL that adds it)")
+        return problems
 
     # ---- derived values -----------------------------------------------------------------------------
     @property
@@ -196,7 +216,7 @@ class Settings:
         """Where requests go: the proxy when one is named, else Customer.io's regional Track API host."""
         return self.endpoint or REGION_HOSTS[self.region]
 
-    @property
+    @cached_property
     def auth_header(self) -> str | None:
         """``Basic base64(site_id:api_key)``, or None when there is no key (proxy mode adds it server-side)."""
         if not self.api_key:
@@ -217,16 +237,43 @@ class Settings:
     @property
     def storage_namespace(self) -> str:
         """Browser-storage key prefix; includes the site so two workspaces on one origin never mix queues."""
-        return f"cio_browser:v1:{self.site_id or 'proxy'}"
+        return namespace(self.site_id)
 
 
 def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:
-    """Compile custom subscriptions now, so a bad expression or directive is reported once, at start-up."""
-    from .mapping import compile_subscriptions  # late import: the mapping imports this module
+    """Custom subscriptions, as a tuple of the owner's own objects (shape only; compiled by the config loader).
 
-    try:
-        compile_subscriptions(subs)
-    except SettingsError as exc:
-        problems.extend(exc.problems)
+    Accepts a list, or the JSON text of one: Segment's settings carry an Actions destination's subscriptions as a
+    JSON string. Each entry is either cio_browser's ``{action, subscribe, mapping}`` or Segment's
+    ``{partnerAction, name, enabled, subscribe, mapping}`` (see :func:`cio_browser.mapping.compile_subscriptions`).
+    """
+    if isinstance(subs, str):
+        try:
+            subs = json.loads(subs)
+        except ValueError as exc:
+            problems.append(f"subscriptions is a string but not valid JSON ({exc})")
+            return ()
+    if not isinstance(subs, (list, tuple)):
+        problems.append("subscriptions must be a list of {action, subscribe, mapping} objects "
+                        "(or Segment's {partnerAction, name, enabled, subscribe, mapping})")
+        return ()
+    bad = [f"subscriptions[{i}] must be an object" for i, sub in enumerate(subs) if not isinstance(sub, dict)]
+    if bad:
+        problems.extend(bad)
         return ()
     return tuple(dict(sub) for sub in subs)
+
+
+def subscriptions_in(raw: Any) -> tuple[dict[str, Any], ...] | None:
+    """The custom subscriptions in raw settings when their shape is usable, else None.
+
+    For reporting: settings that fail to parse may still carry subscriptions worth checking in the same pass.
+    """
+    if not isinstance(raw, dict):
+        return None
+    for spelling in _ALIASES["subscriptions"]:
+        if raw.get(spelling) is not None:
+            problems: list[str] = []
+            subs = _parse_subscriptions(raw[spelling], problems)
+            return None if problems else subs
+    return None

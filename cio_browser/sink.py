@@ -375,6 +375,21 @@ def _check_customer_id(customer_id: str) -> tuple[str, str] | None:
     return None
 
 
+def _validate_device(body: Any) -> tuple[str, str] | None:
+    """``PUT /api/v1/customers/{id}/devices``: ``{"device": {id, platform: ios|android, last_used?}}``."""
+    device = body.get("device") if isinstance(body, dict) else None
+    if not isinstance(device, dict):
+        return "device", "must be a JSON object"
+    if not isinstance(device.get("id"), str) or not device["id"]:
+        return "device.id", "must be a non-empty string"
+    if device.get("platform") not in ("ios", "android"):
+        return "device.platform", "must be one of ios, android"
+    last_used = device.get("last_used")
+    if last_used is not None and (isinstance(last_used, bool) or not isinstance(last_used, (int, float))):
+        return "device.last_used", "must be a unix timestamp"
+    return None
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Routing
 # --------------------------------------------------------------------------------------------------------------
@@ -400,6 +415,11 @@ def _route(api_path: str) -> tuple[str, str, str | None] | None:
         head, _, tail = rest.partition("/")
         if head and tail == "events":
             return "POST", "customer_event", urllib.parse.unquote(head)
+        if head and tail == "devices":
+            return "PUT", "device", urllib.parse.unquote(head)
+        token = tail.removeprefix("devices/")
+        if head and token != tail and token and "/" not in token:
+            return "DELETE", "device_delete", urllib.parse.unquote(head)
     return None
 
 
@@ -1158,7 +1178,7 @@ class Sink:
             return _Verdict(405, _error_body("method not allowed"), headers={"Allow": allowed.replace("|", ", ")})
         if endpoint == "auth":
             return _Verdict(200, {})
-        if endpoint == "customer" and method == "DELETE":
+        if endpoint == "device_delete" or (endpoint == "customer" and method == "DELETE"):
             problem = _check_customer_id(customer_id or "")
             return _Verdict(400, _error_body(f"{problem[0]}: {problem[1]}")) if problem else _Verdict(200, {})
 
@@ -1189,6 +1209,8 @@ class Sink:
             return self._evaluate_batch(body)
         if endpoint == "metrics":
             problem = _validate_metrics(body)
+        elif endpoint == "device":
+            problem = _check_customer_id(customer_id or "") or _validate_device(body)
         elif endpoint == "customer":
             problem = _check_customer_id(customer_id or "")
             if problem is None:

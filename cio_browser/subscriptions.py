@@ -1,6 +1,6 @@
 """Subscription triggers: the small expression language that decides which events an action receives.
 
-Segment writes triggers such as ``type = "track" and event != "User Deleted"`` (actions-mapping.md §2); a site
+Segment writes triggers such as ``type = "track" and event != "User Deleted"`` (docs/mapping.md §2); a site
 owner's custom subscriptions use the same language. An expression is parsed **once** into a tree of closures,
 so matching an event is a handful of dict look-ups and comparisons (no regex, no re-parsing per event).
 

@@ -1,6 +1,6 @@
 """The reference destination's date handling, reproduced exactly and deterministically.
 
-Three unrelated converters exist (actions-mapping.md §5 and §11):
+Three unrelated converters exist (docs/mapping.md §5 and §11):
 
 * :func:`convert_event_timestamp` — the body's root ``timestamp`` (§5.1). The reference runs ``dayjs.utc(value)``:
   a component pattern read in UTC with ``Date.UTC`` roll-over, otherwise JavaScript ``new Date(string)``.

@@ -24,9 +24,30 @@ class Timer:
     cancelled: bool = field(default=False, compare=False)
 
 
+class FakeArchive:
+    """IndexedDB stand-in: async put/get/keys over a dict; ``fail`` makes every put refuse."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+        self.fail = False
+
+    async def put(self, key: str, value: str) -> bool:
+        if self.fail:
+            return False
+        self.data[key] = value
+        return True
+
+    async def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    async def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.data if k.startswith(prefix))
+
+
 class FakePorts:
-    def __init__(self, storage: MemoryStorage | None = None, now: float = T0):
+    def __init__(self, storage: MemoryStorage | None = None, now: float = T0, archive: FakeArchive | None = None):
         self.storage = storage or MemoryStorage()
+        self.archive = archive
         self.clock = now
         self.timers: list[Timer] = []
         self._seq = itertools.count()
@@ -35,6 +56,10 @@ class FakePorts:
         self.logs: list[tuple[str, str]] = []
         self.is_online = True
         self.tasks: list[asyncio.Future] = []
+        #: when set, answers every request not covered by ``script`` (e.g. "503 until t, then 200")
+        self.responder: Any = None
+        #: (fake time, status or 0 for a network error) of every request, in order
+        self.timeline: list[tuple[float, int]] = []
 
     def now_ms(self) -> float:
         return self.clock
@@ -47,7 +72,15 @@ class FakePorts:
 
     def send(self, request: Request, keepalive: bool = False):
         self.sent.append((request, keepalive))
-        outcome = self.script.popleft() if self.script else Response(200, {}, "{}")
+        at = self.clock
+        if self.script:
+            outcome = self.script.popleft()
+        elif self.responder is not None:
+            outcome = self.responder(request)
+        else:
+            outcome = Response(200, {}, "{}")
+
+        self.timeline.append((at, 0 if isinstance(outcome, Exception) else outcome.status))
 
         async def answer() -> Response:
             if isinstance(outcome, Exception):
@@ -120,4 +153,4 @@ def track(name: str, mid: str, **props: Any) -> dict[str, Any]:
             "timestamp": "2023-06-01T08:00:00.000Z", "properties": props}
 
 
-__all__ = ["FakePorts", "Glue", "NetworkError", "Response", "T0", "track"]
+__all__ = ["FakeArchive", "FakePorts", "Glue", "NetworkError", "Response", "T0", "track"]

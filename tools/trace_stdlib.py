@@ -8,7 +8,9 @@ with Retry-After, a rejected batch, bad settings and bad events) and reading ``s
 browser test suite then runs on the trimmed zip, and an import of a module that was trimmed away fails loudly
 (see ``STDLIB_GUARD`` in build.py).
 
-Usage: ``PYTHONPATH=. python3 tools/trace_stdlib.py`` after ``python3 build.py --full-stdlib``.
+Usage: ``PYTHONPATH=. python3 tools/trace_stdlib.py [SITE]`` (default ``dist``, built by build.py). It adds to the
+list (the trimmed zip the site serves is replaced by Pyodide's full one for the run), so rerun it after adding
+code that imports more of the standard library; the browser tests fail loudly when a module is missing.
 """
 
 from __future__ import annotations
@@ -65,8 +67,24 @@ def run(page, url: str, settings: dict) -> None:
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
+    site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dist"
+    manifest = json.loads((site / "manifest.json").read_text())
+    trimmed = site / manifest["stdlib"].lstrip("/")
+    full = site / manifest["pyodide"].strip("/") / "python_stdlib.zip"
+    # Run on the full standard library (served under the trimmed one's name), plus the guard module.
+    import shutil
+    import zipfile
+    for variant in trimmed.parent.glob(trimmed.name + ".*"):
+        variant.unlink()
+    guard = manifest["stdlib_guard"] + ".py"
+    with zipfile.ZipFile(trimmed) as zf:
+        guard_source = zf.read(guard)
+    shutil.copyfile(full, trimmed)
+    with zipfile.ZipFile(trimmed, "a") as zf:
+        zf.writestr(guard, guard_source.replace(b"TRIMMED = frozenset(", b"TRIMMED = frozenset() or frozenset(", 1))
+    previous = set(ln for ln in (ROOT / "stdlib-modules.txt").read_text().splitlines() if ln and not ln.startswith("#"))
     files: set[str] = set()
-    with Sink(root=str(ROOT / "dist"), site_id="s", api_key="k", port=0) as sink, sync_playwright() as p:
+    with Sink(root=str(site), site_id="s", api_key="k", port=0) as sink, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for extra in ({"mode": "actions"}, {"mode": "classic"}, {"mode": "actions", "batching": False},
                       {"mode": "actions", "flushInterval": 50}):
@@ -87,11 +105,11 @@ def main() -> int:
         files.update(bad.evaluate("() => window.cioBrowser.pyodide.globals.get('mods').toJs()"))
         browser.close()
     prefix = "/lib/python314.zip/"
-    kept = sorted(f[len(prefix):] for f in files if f.startswith(prefix))
+    kept = sorted(previous | {f[len(prefix):] for f in files if f.startswith(prefix) and not f.endswith(guard)})
     header = (__doc__ or "").strip().splitlines()[0]
     text = f"# {header}\n# Regenerate: PYTHONPATH=. python3 tools/trace_stdlib.py\n" + "\n".join(kept) + "\n"
     (ROOT / "stdlib-modules.txt").write_text(text, encoding="utf-8")
-    print(f"{len(kept)} standard-library files -> stdlib-modules.txt")
+    print(f"{len(kept)} standard-library files -> stdlib-modules.txt ({len(set(kept) - previous)} new); rebuild")
     return 0
 
 

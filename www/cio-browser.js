@@ -15,27 +15,68 @@
 (function () {
   'use strict';
   var VERSION = '0.1.0';
+  // The storage layout (namespace, key format, opt-out flag, unserialisable marker) is Python's
+  // (cio_browser/layout.py): build.py writes it over this placeholder. Every key below is derived from it.
+  var LAYOUT = {/*CIO_STORAGE_LAYOUT*/};
+  if (!LAYOUT.prefix) throw new Error('cio-browser.js: serve the copy build.py writes to dist/, not www/');
   var script = document.currentScript;
   var base = (script && script.dataset.base) || (script ? new URL('.', script.src).href : location.origin + '/');
   var raw = (script && script.dataset.settings) || null;
   var settings;
+  var settingsError = null;   // handed to Python, which reports it through stats() instead of a fake setting
   try {
     settings = raw ? JSON.parse(raw) : (window.cioBrowserSettings || {});
   } catch (err) {
-    console.error('Customer.io: data-settings is not valid JSON (' + err.message + '); events are kept but not sent.');
-    settings = { __invalid: String(err.message) };
+    // Never echo the parser's message: it quotes the settings text, which may hold an API key.
+    var at = /position (\d+)/.exec(String(err && err.message));
+    settingsError = 'data-settings is not valid JSON' + (at ? ' (error at character ' + at[1] + ')' : '') +
+      ': names and strings need double quotes';
+    console.error('Customer.io settings: ' + settingsError + '. Events are kept in this browser and sent once ' +
+      'the settings are fixed.');
+    settings = {};
   }
-  var ns = 'cio_browser:v1:' + (settings.siteId || settings.site_id || 'proxy');
+  if (!settings || typeof settings !== 'object' || Array.isArray(settings)) settings = {};
+  var ns = namespace(settings);
+  var memoryWarned = false;
   var seq = 0;
   var memory = new Map();      // events that localStorage refused (quota, privacy mode): kept for this page
   var pending = [];            // [key, json] not yet handed to Python
   var engine = null;           // the Python destination, once booted
+  var booted = false;          // Python runs and takes events
   var handoff = null;
   var readyResolve;
   var ready = new Promise(function (r) { readyResolve = r; });
 
+  // Python's layout.namespace(): the first site key present, surrounding spaces stripped (Python finds events a
+  // page stored under any other spelling of the namespace and reports or delivers them).
+  function namespace(s) {
+    var site = '';
+    for (var i = 0; i < LAYOUT.siteKeys.length; i++) {
+      var v = s[LAYOUT.siteKeys[i]];
+      if (v !== undefined && v !== null) { site = typeof v === 'string' || typeof v === 'number' ? String(v) : ''; break; }
+    }
+    return LAYOUT.prefix + (site.trim() || LAYOUT.noSite);
+  }
+
+  function newKey() {
+    var d = LAYOUT.keyDigits;
+    return ns + LAYOUT.inbox + Date.now().toString(36).padStart(d[0], '0') + '-' +
+      (seq++).toString(36).padStart(d[1], '0') + '-' + Math.floor(Math.random() * Math.pow(36, d[2])).toString(36);
+  }
+
   function optedOut() {
-    try { return settings.enabled === false || localStorage.getItem(ns + ':optout') === '1'; } catch (e) { return settings.enabled === false; }
+    try { return settings.enabled === false || localStorage.getItem(ns + LAYOUT.optout) === '1'; } catch (e) { return settings.enabled === false; }
+  }
+
+  // Storage refused an event (quota, privacy mode): say so once, loudly, with counts; the event is kept in memory.
+  function storageFull(err) {
+    if (memoryWarned) return;
+    memoryWarned = true;
+    var stored = 0;
+    try { Object.keys(localStorage).forEach(function (k) { if (k.indexOf(LAYOUT.prefix) === 0) stored++; }); } catch (e) { /* no storage at all */ }
+    console.error('Customer.io: browser storage is full or unavailable (' + (err && err.name) + '): new events are ' +
+      'kept in this page\'s memory only and are lost if it closes before they are sent (' + memory.size +
+      ' so far; ' + stored + ' cio_browser record(s) in storage). Free some storage on this site.');
   }
 
   // JSON that never throws: cyclic references and BigInts are replaced, and the event is flagged so Python
@@ -56,7 +97,9 @@
         }
         return v;
       });
-      return JSON.stringify({ __cio_unserializable: problems.join('; ') || String(first.message), event: JSON.parse(safe) });
+      var marked = { event: JSON.parse(safe) };
+      marked[LAYOUT.unserializable] = problems.join('; ') || String(first.message);
+      return JSON.stringify(marked);
     }
   }
 
@@ -64,11 +107,10 @@
     try {
       if (optedOut()) return ctx;
       var json = serialize(ctx.event);
-      var key = ns + ':in:' + Date.now().toString(36).padStart(9, '0') + '-' + (seq++).toString(36).padStart(4, '0') +
-        '-' + Math.random().toString(36).slice(2, 8);
-      try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); }
+      var key = newKey();
+      try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); storageFull(e); }
       pending.push(key);
-      if (api.bootMs && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
+      if (booted && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
     } catch (err) {
       console.error('Customer.io: could not keep a ' + (ctx && ctx.event && ctx.event.type) + ' event: ' + err.message);
     }
@@ -77,7 +119,7 @@
 
   function flushHandoff() {
     handoff = null;
-    if (!api.bootMs || !pending.length) return;
+    if (!booted || !pending.length) return;
     var batch = pending.map(function (k) { return [k, memory.has(k) ? memory.get(k) : localStorage.getItem(k), memory.has(k)]; });
     pending = [];
     batch.forEach(function (b) { memory.delete(b[0]); });
@@ -93,6 +135,7 @@
   };
 
   function started(bootMs, mode) {
+    booted = true;
     api.bootMs = bootMs;
     api.bootMode = mode;
     performance.mark('cio-browser:ready');
@@ -112,18 +155,36 @@
     performance.mark('cio-browser:runtime');
     var browser = r.py.pyimport('cio_browser.browser');   // raises (loudly) if the wheel failed to load
     performance.mark('cio-browser:imported');
-    var dest = browser.start(JSON.stringify(settings), null);
+    var store = await import(new URL('cio-store.mjs', base).href);
+    var dest = browser.start(JSON.stringify(settings),
+      { archive: store.archive, settingsError: settingsError, fetch: fetchFromWorker() });
+    use(dest, performance.now() - t0, r.mode);
+  }
+
+  // Requests leave from a worker (www/cio-fetch.mjs says why); Python falls back to fetch() if this throws.
+  function fetchFromWorker() {
+    var w = new Worker(new URL('cio-fetch.mjs', base), { type: 'module' });
+    var calls = new Map();
+    var next = 0;
+    w.onmessage = function (e) { var done = calls.get(e.data.id); calls.delete(e.data.id); done(e.data); };
+    return function (url, init) {
+      return new Promise(function (resolve) { var id = next++; calls.set(id, resolve); w.postMessage({ id: id, url: url, init: init }); });
+    };
+  }
+
+  // The Python destination (cio_browser.browser.BrowserDestination) runs in this page: hand it the events.
+  function use(dest, bootMs, mode) {
     engine = {
       accept: function (batch) { dest.accept(batch); },
       call: function (method) { return Promise.resolve(dest[method]()).then(String); }
     };
-    started(performance.now() - t0, r.mode);
+    started(bootMs, mode);
   }
 
   // After a boot without a stored snapshot: a separate, short-lived worker makes one for the next visits
   // (cio-boot.mjs makeSnapshot), a little after ready so it never competes with the first deliveries.
   function snapshotLater() {
-    if (api.bootMode.indexOf('snapshot') >= 0 || !window.caches || !window.Worker) return;
+    if (api.bootMode === 'external' || api.bootMode.indexOf('snapshot') >= 0 || !window.caches || !window.Worker) return;
     setTimeout(function () {
       var maker = new Worker(new URL('cio-worker.mjs', base), { type: 'module' });
       maker.onmessage = function (e) {
@@ -163,7 +224,8 @@
     var calls = new Map();
     var nextId = 0;
     var stored = {};
-    Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + ':') === 0) stored[k] = localStorage.getItem(k); });
+    // every namespace: Python finds events stored under one the settings no longer use
+    Object.keys(localStorage).forEach(function (k) { if (k.indexOf(LAYOUT.prefix) === 0) stored[k] = localStorage.getItem(k); });
     worker.onmessage = function (e) {
       var m = e.data;
       if (m.type === 'storage') {
@@ -186,7 +248,7 @@
       }
     };
     window.addEventListener('storage', function (e) {
-      if (e.key && e.key.indexOf(ns + ':') === 0) worker.postMessage({ type: 'mirror', key: e.key, value: e.newValue });
+      if (e.key && e.key.indexOf(LAYOUT.prefix) === 0) worker.postMessage({ type: 'mirror', key: e.key, value: e.newValue });
     });
     // Workers do not reliably see the page's online/offline switch: tell Python when the page is back online.
     window.addEventListener('online', function () { engine.call('kick'); });
@@ -201,24 +263,30 @@
         });
       }
     };
-    worker.postMessage({ type: 'init', base: base, settings: settings, storage: stored });
+    worker.postMessage({ type: 'init', base: base, settings: settings, settingsError: settingsError, storage: stored });
   }
 
   var api = {
     version: VERSION, plugin: plugin, ready: ready, settings: settings,
     flush: function () { return ready.then(function () { return engine.call('flush'); }); },
     stats: function () {
-      if (!api.bootMs) return Promise.resolve({ booting: true, pending: pending.length });
+      if (!booted) return Promise.resolve({ booting: true, pending: pending.length });
       return engine.call('stats_json').then(JSON.parse);
     },
     setAside: function () { return ready.then(function () { return engine.call('aside_json'); }).then(JSON.parse); },
     optOut: function () {
-      try { localStorage.setItem(ns + ':optout', '1'); } catch (e) { /* settings.enabled covers this page */ }
+      try { localStorage.setItem(ns + LAYOUT.optout, '1'); } catch (e) { /* settings.enabled covers this page */ }
       settings.enabled = false; pending = []; memory.clear();
-      Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + ':in:') === 0) localStorage.removeItem(k); });
-      return api.bootMs ? engine.call('clear') : Promise.resolve();
+      Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + LAYOUT.inbox) === 0) localStorage.removeItem(k); });
+      return booted ? engine.call('clear') : Promise.resolve();
     },
-    optIn: function () { try { localStorage.removeItem(ns + ':optout'); } catch (e) { /* ignore */ } settings.enabled = true; }
+    // data-boot="external": Python already runs on this page (PyScript's cio_browser.install()); it calls this
+    // with its destination, so the plugin, storage and opt-out above are the only implementation of them.
+    attach: function (dest) {
+      if (bootMode !== 'external' || engine) throw new Error('cioBrowser.attach() is only for data-boot="external"');
+      use(dest, 0, 'external');
+    },
+    optIn: function () { try { localStorage.removeItem(ns + LAYOUT.optout); } catch (e) { /* ignore */ } settings.enabled = true; }
   };
   window.cioBrowser = api;
 
@@ -244,9 +312,10 @@
   // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
   // "worker" starts right after `load` (the page's own resources are in by then; Python's downloads are
   // low priority and run in the worker); "idle" waits for an idle moment as well, since it runs on this thread.
-  var bootMode = settings.boot || 'worker';
+  var bootMode = (script && script.dataset.boot) || settings.boot || 'worker';
   var after = bootMode === 'idle' ? idle : function (fn) { setTimeout(fn, 0); };
-  if (bootMode === 'eager') start();
+  if (bootMode === 'external') { /* cioBrowser.attach() */ }
+  else if (bootMode === 'eager') start();
   else if (document.readyState === 'complete') after(start);
   else window.addEventListener('load', function () { after(start); }, { once: true });
 

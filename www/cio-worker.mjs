@@ -2,7 +2,9 @@
 // The page keeps localStorage (workers have none): it sends the stored events in and applies the writes that
 // Python posts back. Python also posts the request bodies it has mapped ('leave-plan'), so the page can send
 // them itself when it is closed. The same script, sent {type: 'snapshot'}, makes the memory snapshot instead.
+// build.py bundles both imports into this file (one request instead of a chain).
 import { bootPython, makeSnapshot } from './cio-boot.mjs';
+import { archive } from './cio-store.mjs';
 
 let dest = null;
 const early = [];
@@ -20,7 +22,8 @@ async function boot(init) {
   const t0 = performance.now();
   const { py, mode, phases } = await bootPython(init.base);
   const browser = py.pyimport('cio_browser.browser');
-  dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg));
+  dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg),
+    { archive, settingsError: init.settingsError });
   phases.started = Math.round(performance.now() - t0);
   self.postMessage({ type: 'ready', bootMs: performance.now() - t0, bootMode: mode, phases });
   early.splice(0).forEach(handle);

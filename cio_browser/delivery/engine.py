@@ -6,12 +6,19 @@ Life of an event
 2. :meth:`Engine.accept` maps it (pure mapping, :func:`cio_browser.mapping.map_event`) into items. Items
    Customer.io would refuse, or that are too large, are *set aside*: written to ``<ns>:aside:…`` with the
    reason and reported once on the console. The raw event stays in storage until every item is settled.
-3. The send loop batches ready items (count, bytes, time), sends, and classifies the answer
-   (:mod:`.policy`): delivered → the event's storage key is removed; retry → exponential backoff with
-   jitter, ``Retry-After`` pauses everything; rejected → set aside with Customer.io's message; credentials
-   refused → delivery pauses with one clear error, everything kept.
+3. The send loop groups ready items with the one batcher (:mod:`cio_browser.batching`), sends one request at a
+   time, and classifies the answer (:mod:`.policy`): delivered → the event's storage key is removed; retry →
+   the *queue* backs off (below); rejected → set aside with Customer.io's message; credentials refused →
+   delivery pauses with one clear error, everything kept.
 4. A reload re-reads ``<ns>:in:`` keys and maps them again (mapping is deterministic), so a kept event is
    resumed with the same entity ``id`` (its messageId) and Customer.io can de-duplicate a repeat.
+
+Calm under failure: a failed request (network error, 408, 429, 5xx) backs off the whole queue, not its items.
+One timer waits ``backoff_ms(consecutive failures)`` (or ``Retry-After`` if longer); when it fires, the next
+batch goes as the probe; if that succeeds the backoff ends and everything due follows at full batch size, one
+request after another. So an outage costs one request per backoff step, however many events are waiting, and a
+recovery costs ceil(n / batchSize) requests. The browser's ``online`` event ends a backoff that network errors
+caused. The page's console gets one warning per outage, not one line per failed request.
 
 Only one tab per origin delivers (the *leader*, chosen by the browser's Web Locks in
 :mod:`cio_browser.browser`); other tabs just store, and the leader picks their events up.
@@ -26,6 +33,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .. import layout
+from ..batching import next_group
 from ..constants import (
     BATCH_BYTES_BUDGET,
     BATCH_PATH,
@@ -33,17 +42,19 @@ from ..constants import (
     MAX_ITEM_BYTES,
 )
 from ..errors import InvalidEvent
-from ..mapping import map_event
+from ..mapping import CompiledSubscriptions, compile_subscriptions, map_event
 from ..request import Item, Request, byte_size, encode
 from ..settings import Settings
+from .inventory import Inventory
 from .policy import Outcome, backoff_ms, classify, retry_after_ms
 from .storage import Storage
 
-#: Set-aside records kept in storage at most; older ones are evicted (with a console warning) so a broken
-#: site cannot fill the origin's storage quota and stop *new* events from being kept.
-MAX_ASIDE_RECORDS = 500
-#: Largest raw event copied into a set-aside record (the rest is summarised).
-MAX_ASIDE_EVENT_CHARS = 16 * 1024
+#: Set-aside records kept in localStorage at most; with an archive (IndexedDB) further ones go there, so a broken
+#: site cannot fill the origin's small localStorage quota and stop *new* events from being kept.
+MAX_ASIDE_RECORDS = 200
+#: A set-aside record larger than this (JSON characters) goes to the archive (IndexedDB) when there is one:
+#: localStorage is small (≈5 MB per origin, shared with the site) and the write-ahead path for new events.
+LARGE_RECORD_CHARS = 8 * 1024
 
 
 @dataclass
@@ -57,10 +68,20 @@ class NetworkError(Exception):
     """The request got no HTTP answer (offline, DNS, CORS, connection reset)."""
 
 
+class Archive(Protocol):
+    """Roomy asynchronous storage for set-aside records (IndexedDB in the browser). Optional: without one,
+    records stay in :class:`Storage`."""
+
+    def put(self, key: str, value: str) -> Awaitable[bool]: ...
+    def get(self, key: str) -> Awaitable[str | None]: ...
+    def keys(self, prefix: str) -> Awaitable[list[str]]: ...
+
+
 class Ports(Protocol):
     """Everything the engine needs from its host (browser or test)."""
 
     storage: Storage
+    archive: Archive | None
 
     def now_ms(self) -> float: ...
     def random(self) -> float: ...
@@ -83,33 +104,15 @@ class Pending:
     item: Item
     size: int                 # UTF-8 bytes of the item's JSON body
     label: str                # human name of the event for console messages
-    attempts: int = 0
-    not_before: float = 0.0
+    attempts: int = 0         # requests that carried this item and failed (network error, 408, 429, 5xx)
     inflight: bool = False
-    solo: bool = False        # send alone: a batch it was in got an unattributed 400
+    alone: bool = False       # send alone: a batch it was in got an unattributed 400
 
 
-def new_key(ns: str, now_ms: float, seq: int, rand: float) -> str:
-    """Storage key for a new event; sorts by creation time, then by order within this page."""
-    return f"{ns}:in:{_b36(int(now_ms)).rjust(9, '0')}-{_b36(seq).rjust(4, '0')}-{_b36(int(rand * 36**6))}"
-
-
-def _b36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out
-
-
-def sortkey_ms(key: str) -> float | None:
-    """Creation time encoded in a storage key (`…:in:<base36 ms>-…`), or None if the key is foreign."""
-    try:
-        return float(int(key.rsplit(":", 1)[1].split("-", 1)[0], 36))
-    except (IndexError, ValueError):
-        return None
+#: Storage key for a new event (the layout module owns the format).
+new_key = layout.inbox_key
+#: Creation time encoded in a storage key.
+sortkey_ms = layout.created_ms
 
 
 def event_label(event: Any) -> str:
@@ -130,8 +133,14 @@ def event_label(event: Any) -> str:
 class Engine:
     """Maps, keeps, batches and delivers events for one Customer.io workspace on one origin."""
 
-    def __init__(self, settings: Settings, ports: Ports, *, leader: bool = True):
+    def __init__(self, settings: Settings, ports: Ports, *, leader: bool = True,
+                 subscriptions: CompiledSubscriptions | None = None):
+        """``subscriptions``: compiled once where the destination is built (:func:`cio_browser.config.load`);
+        None means ``settings.subscriptions`` (compiled here, once) or, without those, the presets."""
         self.settings = settings
+        if subscriptions is None and settings.subscriptions is not None:
+            subscriptions = compile_subscriptions(settings.subscriptions)
+        self.subscriptions = subscriptions
         self.ports = ports
         self.ns = settings.storage_namespace
         self.leader = leader
@@ -144,8 +153,14 @@ class Engine:
         self._sending = False
         self._flushing = False                     # flush(): ignore the batching interval until drained
         self.paused_until = 0.0                    # Retry-After window for the whole workspace
+        self.failures = 0                          # consecutive failed requests (the queue's backoff step)
+        self.retry_at = 0.0                        # the queue's backoff: nothing is sent before this
+        self._network_down = False                 # the last failure got no HTTP answer at all
         self.blocked: str | None = None            # credentials/endpoint refused: stop until reload
         self.aside: list[dict[str, Any]] = []
+        self._archiving: dict[str, int] = {}        # event key -> archive writes not confirmed yet
+        self._finish_later: set[str] = set()       # events settled while their record was being archived
+        self._full_warned = False
         self.counters: dict[str, int] = {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0}
         self.aside_counts: dict[str, int] = {}
         #: Told (cheaply, no arguments) whenever what :meth:`leave_plan` returns may have changed. Worker mode
@@ -166,7 +181,9 @@ class Engine:
 
     def resume(self) -> None:
         """Pick up every stored event (this page's, earlier pages', other tabs'): on boot and on leadership."""
-        for key in self.ports.storage.keys(self.ns + ":in:"):
+        self._read_backoff()
+        inventory = Inventory(self.ports.storage, self.ns)
+        for key in [*inventory.inbox(), *inventory.strays()]:   # strays: this site under another spelling
             self._ingest(key, None)
         for key in list(self._memory):
             self._ingest(key, None)
@@ -195,9 +212,9 @@ class Engine:
                                                                    rule="input"))
             return
         label = event_label(event)
-        if isinstance(event, dict) and "__cio_unserializable" in event:
+        if isinstance(event, dict) and layout.UNSERIALIZABLE in event:
             label = event_label(event.get("event"))
-            problem = str(event.get("__cio_unserializable"))
+            problem = str(event.get(layout.UNSERIALIZABLE))
             self._set_aside_event(key, label, text, InvalidEvent(
                 f"the event cannot be sent as JSON: {problem}", field=problem.split(":", 1)[0], rule="json"))
             return
@@ -205,7 +222,8 @@ class Engine:
             self._set_aside_event(key, label, text, InvalidEvent("an event must be a JSON object", rule="input"))
             return
         try:
-            result = map_event(event, self.settings, batch=self.settings.batching, now_ms=self.ports.now_ms())
+            result = map_event(event, self.settings, subscriptions=self.subscriptions,
+                               batch=self.settings.batching, now_ms=self.ports.now_ms())
         except InvalidEvent as exc:
             self._set_aside_event(key, label, text, exc)
             return
@@ -216,8 +234,8 @@ class Engine:
         meta = self._read_meta(key)
         open_items: set[int] = set()
         self._open[key] = open_items
-        for exc in result.errors:
-            self._report_aside(key, label, text, exc, reason="invalid", index=None)
+        for n, exc in enumerate(result.errors):   # one record per refusing action: each its own key
+            self._report_aside(key, label, text, exc, reason="invalid", index=None, slot=f"e{n}")
         for index, item in enumerate(result.items):
             size = byte_size(item.body)
             if self.settings.debug:
@@ -230,8 +248,9 @@ class Engine:
                     action=item.action, field=biggest, rule="size"), reason="too_large", index=index)
                 continue
             open_items.add(index)
-            self.pending.append(Pending(key, index, item, size, label, attempts=meta.get("attempts", 0),
-                                        not_before=meta.get("not_before", 0.0)))
+            attempts = meta.get("attempts", 0)
+            self.pending.append(Pending(key, index, item, size, label,
+                                        attempts=attempts if isinstance(attempts, int) else 0))
         if not open_items:
             self._finish(key)
 
@@ -264,45 +283,34 @@ class Engine:
         self._kick()
 
     def _next_wake(self, now: float) -> float | None:
-        """When the next request should go: retries wait for their backoff, fresh items for the flush
-        interval (unless a full batch is waiting), everything for a Retry-After window."""
+        """When the next request should go: fresh items wait for the flush interval (unless a full batch is
+        waiting), everything waits for the queue's backoff and any Retry-After window."""
         waiting = [p for p in self.pending if not p.inflight]
         if not waiting:
             return None
         s = self.settings
-        fresh = sum(p.attempts == 0 for p in waiting)
-        if s.batching and s.flush_interval_ms and not self._flushing and fresh < s.batch_size:
-            due = min(max(p.not_before, (sortkey_ms(p.key) or now) + s.flush_interval_ms) if p.attempts == 0
-                      else p.not_before for p in waiting)
-        else:
-            due = min(p.not_before for p in waiting)
-        return max(due, self.paused_until)
+        due = now
+        if s.batching and s.flush_interval_ms and not self._flushing and len(waiting) < s.batch_size:
+            due = min((sortkey_ms(p.key) or now) + s.flush_interval_ms if p.attempts == 0 else now
+                      for p in waiting)
+        return max(due, self.paused_until, self.retry_at)
 
     def _ready(self, now: float) -> list[Pending]:
-        if now < self.paused_until or not self.ports.online():
+        if now < max(self.paused_until, self.retry_at) or not self.ports.online():
             return []
-        return [p for p in self.pending if not p.inflight and p.not_before <= now]
+        return [p for p in self.pending if not p.inflight]
 
     def _next_request(self, ready: list[Pending], byte_budget: int) -> tuple[Request, list[Pending]] | None:
-        """The next request to send from ``ready`` (in arrival order), within count and byte limits."""
-        if not ready:
-            return None
-        first = ready[0]
+        """The next request to send from ``ready`` (in arrival order): the one batcher decides the group."""
         s = self.settings
-        if not (s.batching and first.item.batchable and not first.solo):
-            return self._single_request(first), [first]
-        chosen: list[Pending] = []
-        size = len('{"batch":[]}')
-        for p in ready:
-            if not p.item.batchable or p.solo:
-                continue
-            extra = p.size + (1 if chosen else 0)
-            if chosen and (len(chosen) >= s.batch_size or size + extra > byte_budget):
-                break
-            chosen.append(p)
-            size += extra
-        body = {"batch": [p.item.body for p in chosen]}
-        return Request("POST", s.base_url + BATCH_PATH, s.headers(), body), chosen
+        group = next_group(ready, batching=s.batching, batch_size=s.batch_size, byte_budget=byte_budget,
+                           item_of=lambda p: p.item, size_of=lambda p: p.size, alone=lambda p: p.alone)
+        if group is None:
+            return None
+        if not group.batch:
+            return self._single_request(group.entries[0]), group.entries
+        body = {"batch": [p.item.body for p in group.entries]}
+        return Request("POST", s.base_url + BATCH_PATH, s.headers(), body), group.entries
 
     def _single_request(self, p: Pending) -> Request:
         s = self.settings
@@ -342,6 +350,8 @@ class Engine:
             p.inflight = False
         outcome = classify(status)
         now = self.ports.now_ms()
+        if outcome is not Outcome.RETRY and outcome is not Outcome.PAUSE:
+            self._recovered()
         if outcome is Outcome.DELIVERED:
             for p in batch:
                 self._settle(p)
@@ -352,16 +362,25 @@ class Engine:
             self._pause(status, response)
         elif outcome is Outcome.TOO_LARGE and len(batch) > 1:
             for p in batch:
-                p.solo = True
+                p.alone = True
         else:
             self._reject(request, batch, response)
 
     def _retry(self, batch: list[Pending], response: Response, now: float) -> None:
+        """A failed request backs off the queue (one timer), and counts one attempt for each item it carried."""
         self.counters["retries"] += 1
         wait = retry_after_ms(_header(response.headers, "retry-after"), now)
         if wait is not None:
             self.paused_until = max(self.paused_until, now + wait)
+        self.failures += 1
+        self._network_down = not response.status
+        self.retry_at = now + max(backoff_ms(self.failures, self.ports.random()), wait or 0.0)
+        self._write_backoff()
         why = f"HTTP {response.status}" if response.status else f"network error ({response.text[:120]})"
+        if self.failures == 1:
+            kept = len({p.key for p in self.pending})
+            self.ports.log("warn", f"Customer.io: delivery failed ({why}); {kept} event(s) are kept in this browser "
+                                   "and retried with growing backoff, one request per attempt.")
         for p in batch:
             p.attempts += 1
             created = sortkey_ms(p.key) or now
@@ -373,8 +392,41 @@ class Engine:
                     f"{(now - created) / 1000:.0f} s; last answer: {why}", action=p.item.action, rule=reason),
                     reason=reason, index=p.index)
                 continue
-            p.not_before = now + max(backoff_ms(p.attempts, self.ports.random()), wait or 0.0)
             self._write_meta(p)
+
+    def _recovered(self) -> None:
+        """Customer.io answered: the backoff ends and everything due goes at full batch size."""
+        if self.failures:
+            self.failures = 0
+            self.retry_at = 0.0
+            self._network_down = False
+            self.ports.storage.remove(self.ns + layout.BACKOFF)
+
+    def back_online(self) -> None:
+        """The browser is online again: a backoff that network errors caused ends now (Retry-After stays)."""
+        if self._network_down:
+            self.retry_at = 0.0
+        self._kick()
+
+    def _read_backoff(self) -> None:
+        """A reload keeps the queue's backoff (and a Retry-After window): a reload is not a way round them."""
+        raw = self.ports.storage.get(self.ns + layout.BACKOFF)
+        try:
+            state = json.loads(raw) if raw else {}
+        except ValueError:
+            state = {}
+        if not isinstance(state, dict):
+            return
+        now = self.ports.now_ms()
+        failures, retry_at = state.get("failures"), state.get("retry_at")
+        if isinstance(failures, int) and isinstance(retry_at, (int, float)) and failures > self.failures:
+            self.failures = failures
+            # never trust a stored time far in the future (a clock change): at most one capped step away
+            self.retry_at = max(self.retry_at, min(float(retry_at), now + backoff_ms(failures, 1.0)))
+
+    def _write_backoff(self) -> None:
+        self.ports.storage.set(self.ns + layout.BACKOFF, json.dumps({"failures": self.failures,
+                                                                     "retry_at": self.retry_at}))
 
     def _pause(self, status: int, response: Response) -> None:
         kept = len({p.key for p in self.pending})
@@ -388,22 +440,19 @@ class Engine:
                                 "browser and will be sent after a reload with working settings.")
 
     def _reject(self, request: Request, batch: list[Pending], response: Response) -> None:
-        message, per_item = _error_details(response)
+        message, per_item, fields = _error_details(response)
         if len(batch) == 1:
             p = batch[0]
+            text = per_item.get(0, message)
             self._drop_pending(p)
             self._report_aside(p.key, p.label, None, InvalidEvent(
-                f"{p.item.action}: Customer.io answered HTTP {response.status}: {message}",
-                action=p.item.action, rule=f"http_{response.status}"), reason="rejected", index=p.index,
-                status=response.status)
+                f"{p.item.action}: Customer.io answered HTTP {response.status}: {text}",
+                action=p.item.action, field=fields.get(0), rule=f"http_{response.status}"),
+                reason="rejected", index=p.index, status=response.status)
             return
-        if not per_item:
+        if not per_item or not any(0 <= idx < len(batch) for idx in per_item):
             for p in batch:       # unattributed: find the culprit by sending each item on its own
-                p.solo = True
-            return
-        if not any(0 <= idx < len(batch) for idx in per_item):
-            for p in batch:
-                p.solo = True
+                p.alone = True
             return
         for idx, text in per_item.items():
             if 0 <= idx < len(batch):
@@ -411,8 +460,8 @@ class Engine:
                 self._drop_pending(p)
                 self._report_aside(p.key, p.label, None, InvalidEvent(
                     f"{p.item.action}: Customer.io refused it in a batch (HTTP {response.status}): {text}",
-                    action=p.item.action, rule=f"http_{response.status}"), reason="rejected", index=p.index,
-                    status=response.status)
+                    action=p.item.action, field=fields.get(idx), rule=f"http_{response.status}"),
+                    reason="rejected", index=p.index, status=response.status)
         # the other items were refused only because they shared the request: they go again at once
 
     async def flush(self, timeout_ms: float = 10_000, sleep: Callable[[float], Awaitable[Any]] | None = None
@@ -472,10 +521,10 @@ class Engine:
         storage keys of events whose every open item is in that request, which the page may delete once it
         answers 2xx. Everything else stays stored and is sent again by a later page with the same ``id``.
         """
-        if not self.leader or self.blocked or self.ports.now_ms() < self.paused_until:
+        if not self.leader or self.blocked or self.ports.now_ms() < max(self.paused_until, self.retry_at):
             return []
         budget = KEEPALIVE_BYTES_BUDGET
-        todo = [p for p in self.pending if p.attempts == 0 and p.not_before <= self.ports.now_ms()]
+        todo = [p for p in self.pending if p.attempts == 0]
         plan: list[dict[str, Any]] = []
         while todo:
             nxt = self._next_request(todo, budget)
@@ -487,8 +536,7 @@ class Engine:
             if size > budget:
                 break
             budget -= size
-            taken = {id(p) for p in batch}
-            todo = [p for p in todo if id(p) not in taken]
+            todo = [p for p in todo if not any(p is q for q in batch)]
             items: dict[str, set[int]] = {}
             for p in batch:
                 items.setdefault(p.key, set()).add(p.index)
@@ -504,35 +552,87 @@ class Engine:
     # ---- control -----------------------------------------------------------------------------------------
     def clear(self) -> None:
         """Opt-out: forget every kept event of this workspace (storage and memory)."""
-        for prefix in (":in:", ":meta:"):
+        for prefix in (layout.INBOX, layout.META):
             for key in self.ports.storage.keys(self.ns + prefix):
                 self.ports.storage.remove(key)
+        self.ports.storage.remove(self.ns + layout.BACKOFF)
         self.pending.clear()
         self._open.clear()
         self._memory.clear()
         self._changed()
 
-    def set_aside_records(self) -> list[dict[str, Any]]:
-        """Everything kept aside on this origin (earlier pages included), oldest first."""
+    async def set_aside_records(self) -> list[dict[str, Any]]:
+        """Everything kept aside for this workspace (earlier pages included, archive too), oldest first."""
+        texts: dict[str, str | None] = {k: self.ports.storage.get(k)
+                                        for k in self.ports.storage.keys(self.ns + layout.ASIDE)}
+        archive = getattr(self.ports, "archive", None)
+        if archive is not None:
+            for k in await archive.keys(self.ns + layout.ASIDE):
+                texts.setdefault(k, await archive.get(k))
         records: dict[str, dict[str, Any]] = {}
-        for key in self.ports.storage.keys(self.ns + ":aside:"):
+        for k, text in texts.items():
             try:
-                records[key] = json.loads(self.ports.storage.get(key) or "")
+                record = json.loads(text or "")
             except ValueError:
                 continue
-        stored = {(r.get("key"), r.get("index")) for r in records.values()}
-        extra = [r for r in self.aside if (r["key"], r["index"]) not in stored]  # storage was full
-        return sorted([*records.values(), *extra], key=lambda r: (r.get("at") or 0, str(r.get("key"))))
+            if isinstance(record, dict):
+                records[k] = record
+        extra = [r for r in self.aside if r["id"] not in records]  # storage was full, or in flight
+        orphans = Inventory(self.ports.storage, self.ns).orphan_records()
+        return sorted([*records.values(), *extra, *orphans], key=lambda r: (r.get("at") or 0, str(r.get("key"))))
+
+    async def _archive(self, archive: Archive, aside_key: str, encoded: str, key: str) -> None:
+        """Write a set-aside record to the archive; the source event is removed only once that worked."""
+        try:
+            ok = bool(await archive.put(aside_key, encoded))
+        except Exception:
+            ok = False
+        if not ok:
+            ok = self.ports.storage.set(aside_key, encoded)
+            if not ok:
+                self._storage_full()
+        left = self._archiving.get(key, 1) - 1
+        if left > 0:
+            self._archiving[key] = left
+        else:
+            self._archiving.pop(key, None)
+            if key in self._finish_later:
+                self._finish_later.discard(key)
+                if ok:
+                    self._finish(key)
+                # else: the whole event stays in the inbox and is set aside again by the next page
+
+    def _storage_full(self) -> None:
+        """Say once, loudly and with counts, that the browser refused to store what must be kept."""
+        if self._full_warned:
+            return
+        self._full_warned = True
+        self.ports.log("error", f"Customer.io: browser storage is full. {len(self._memory)} event(s) and "
+                                f"{len(self.aside)} set-aside record(s) of this page may be kept in memory only "
+                                f"and are lost if the page closes; {len({p.key for p in self.pending})} event(s) "
+                                "are waiting to be sent. Free some storage on this site.")
+
+    @staticmethod
+    def idle_stats() -> dict[str, Any]:
+        """The counters of an engine that never ran (what ``stats()`` reports when settings are invalid)."""
+        return {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0, "pending": 0, "events_open": 0,
+                "stored": 0, "orphaned": {}, "set_aside": {}, "leader": False, "blocked": None, "paused_ms": 0.0,
+                "failures": 0, "retry_in_ms": 0.0}
 
     def stats(self) -> dict[str, Any]:
+        inventory = Inventory(self.ports.storage, self.ns)
         return {
             **self.counters,
+            "stored": len(inventory.inbox()) + len(inventory.strays()),
+            "orphaned": {ns: len(keys) for ns, keys in inventory.orphans().items()},
             "pending": len(self.pending),
             "events_open": len(self._open),
             "set_aside": dict(self.aside_counts),
             "leader": self.leader,
             "blocked": self.blocked,
             "paused_ms": max(0.0, self.paused_until - self.ports.now_ms()),
+            "failures": self.failures,
+            "retry_in_ms": max(0.0, self.retry_at - self.ports.now_ms()),
         }
 
     # ---- bookkeeping -------------------------------------------------------------------------------------
@@ -551,13 +651,16 @@ class Engine:
             pass
 
     def _finish(self, key: str) -> None:
+        if self._archiving.get(key):
+            self._finish_later.add(key)  # the whole event stays stored until its set-aside record is safe
+            return
         self._open.pop(key, None)
         self._memory.pop(key, None)
         self.ports.storage.remove(key)
         self.ports.storage.remove(self._meta_key(key))
 
     def _meta_key(self, key: str) -> str:
-        return self.ns + ":meta:" + key.rsplit(":", 1)[-1]
+        return self.ns + layout.META + layout.suffix(key)
 
     def _read_meta(self, key: str) -> dict[str, Any]:
         raw = self.ports.storage.get(self._meta_key(key))
@@ -568,8 +671,7 @@ class Engine:
         return meta if isinstance(meta, dict) else {}
 
     def _write_meta(self, p: Pending) -> None:
-        self.ports.storage.set(self._meta_key(p.key), json.dumps({"attempts": p.attempts,
-                                                                  "not_before": p.not_before}))
+        self.ports.storage.set(self._meta_key(p.key), json.dumps({"attempts": p.attempts}))
 
     def _set_aside_event(self, key: str, label: str, text: str | None, exc: InvalidEvent) -> None:
         self._open[key] = set()
@@ -577,26 +679,29 @@ class Engine:
         self._finish(key)
 
     def _report_aside(self, key: str, label: str, text: str | None, exc: InvalidEvent, *, reason: str,
-                      index: int | None, status: int | None = None) -> None:
+                      index: int | None, status: int | None = None, slot: str | None = None) -> None:
         """Keep the event aside (storage) with its reason and say so once on the console."""
         if text is None:
             text = self._memory.get(key) or self.ports.storage.get(key) or ""
         where = f" (field '{exc.field}', rule: {exc.rule})" if exc.field else (f" (rule: {exc.rule})" if exc.rule
                                                                                else "")
         message = f"Customer.io: {label} not sent: {exc}{where}. It is kept aside, see cioBrowser.setAside()."
-        record = {"key": key, "index": index, "reason": reason, "message": str(exc), "action": exc.action,
-                  "field": exc.field, "rule": exc.rule, "status": status, "label": label,
-                  "at": self.ports.now_ms(),
-                  "event": text if len(text) <= MAX_ASIDE_EVENT_CHARS else
-                  text[:MAX_ASIDE_EVENT_CHARS] + f"…[{len(text)} chars in all]"}
+        slot = slot or ("x" if index is None else str(index))
+        aside_key = f"{self.ns}{layout.ASIDE}{layout.suffix(key)}:{slot}"
+        record = {"id": aside_key, "key": key, "index": index, "reason": reason, "message": str(exc),
+                  "action": exc.action, "field": exc.field, "rule": exc.rule, "status": status, "label": label,
+                  "at": self.ports.now_ms(), "event": text}   # the whole event, never a cut copy
         self.aside.append(record)
         self.aside_counts[reason] = self.aside_counts.get(reason, 0) + 1
-        aside_key = f"{self.ns}:aside:{key.rsplit(':', 1)[-1]}:{'x' if index is None else index}"
-        if not self.ports.storage.set(aside_key, json.dumps(record, ensure_ascii=False)):
-            message += " (storage is full: the record is kept in this page only)"
-        existing = self.ports.storage.keys(self.ns + ":aside:")
-        for old in existing[: max(0, len(existing) - MAX_ASIDE_RECORDS)]:
-            self.ports.storage.remove(old)
+        encoded = json.dumps(record, ensure_ascii=False)
+        archive = getattr(self.ports, "archive", None)
+        crowded = len(self.ports.storage.keys(self.ns + layout.ASIDE)) >= MAX_ASIDE_RECORDS
+        if archive is not None and (len(encoded) > LARGE_RECORD_CHARS or crowded):
+            self._archiving[key] = self._archiving.get(key, 0) + 1
+            self.ports.spawn(self._archive(archive, aside_key, encoded, key))
+        elif not self.ports.storage.set(aside_key, encoded):
+            message += " (not stored: it is kept in this page only)"
+            self._storage_full()
         self.ports.log("error", message)
         items = self._open.get(key)
         if items is not None and index is not None:
@@ -612,26 +717,33 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
-def _error_details(response: Response) -> tuple[str, dict[int, str]]:
-    """Customer.io's error text and, for batches, the message per ``batch_index``."""
+def _error_details(response: Response) -> tuple[str, dict[int, str], dict[int, str]]:
+    """Customer.io's error text and, for batches, the message and the field named (``errors[].field``) per
+    ``batch_index``; an error without a batch index counts for index 0 (a request of one item)."""
     try:
         data = json.loads(response.text) if response.text else {}
     except ValueError:
-        return (response.text[:300] or "no details"), {}
+        return (response.text[:300] or "no details"), {}, {}
     if not isinstance(data, dict):
-        return str(data)[:300], {}
+        return str(data)[:300], {}, {}
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     message = str(meta.get("error") or data.get("error") or data.get("message") or "no details")
     per_item: dict[int, str] = {}
+    fields: dict[int, str] = {}
     errors = data.get("errors")
     if isinstance(errors, list):
         for e in errors:
-            if isinstance(e, dict) and isinstance(e.get("batch_index"), int):
+            if not isinstance(e, dict):
+                continue
+            index = e.get("batch_index")
+            if isinstance(e.get("field"), str) and e["field"]:
+                fields.setdefault(index if isinstance(index, int) else 0, e["field"])
+            if isinstance(index, int):
                 text = e.get("message") or e.get("reason") or message
                 if e.get("field"):
                     text = f"{e['field']}: {text}"
-                per_item[e["batch_index"]] = str(text)
-    return message, per_item
+                per_item[index] = str(text)
+    return message, per_item, fields
 
 
 def _largest_member(body: Any, path: str = "", depth: int = 0) -> str:

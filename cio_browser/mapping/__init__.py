@@ -13,10 +13,14 @@ Everything below is pure: no I/O and no clock. The current time is read in exact
 (:func:`_now_ms`), and only when an action needs it (reportDeliveryEvent) and the caller did not pass ``now_ms``.
 
 Custom subscriptions (``settings.subscriptions`` or the ``subscriptions`` argument) are
-``{"action", "subscribe", "mapping", "name"?}``. ``subscribe`` is a trigger expression or None (always);
-``mapping`` is None for the action's default mapping, or **a complete mapping** as Segment stores a Customized
-Setup: fields it leaves out are not mapped at all (so omitting ``convert_timestamp`` turns attribute conversion
-off, §3.2). Mapping keys that are not fields of the action are ignored, as the reference ignores them.
+``{"action", "subscribe", "mapping", "name"?}`` or Segment's stored ``{partnerAction, name, enabled, subscribe,
+mapping}`` (docs/mapping.md §2.1). ``subscribe`` is a trigger expression or None (always); ``mapping`` is None
+for the action's default mapping, or **a complete mapping** as Segment stores a Customized Setup: fields it
+leaves out are not mapped at all (so omitting ``convert_timestamp`` turns attribute conversion off, §3.2).
+Mapping keys that are not fields of the action are ignored, as the reference ignores them. A delivering
+destination compiles them once (:func:`cio_browser.config.load`) and passes the compiled tuple on.
+
+This module imports the settings, never the other way round (docs/mapping.md §10; tests/unit/test_import_graph.py).
 """
 
 from __future__ import annotations
@@ -26,16 +30,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..constants import BATCH_PATH, ENTITY_PATH, REGION_HOSTS
-from ..errors import InvalidEvent
+from ..batching import groups
+from ..classic import classic_map
+from ..constants import BATCH_PATH, REGION_HOSTS
+from ..errors import InvalidEvent, MappingError
+from ..presets import PRESETS, matching_presets
 from ..request import Item, Request
 from ..settings import Settings
+from ..subscriptions import SubscriptionSyntaxError, parse_subscription
 from .actions import ACTIONS, Action, CompiledMapping, compile_action_mapping
-from .directives import MISSING, DirectiveRuntimeError, MappingError, real_type_of
+from .directives import MISSING, DirectiveRuntimeError, real_type_of
 from .fields import Problem, check_field, required_message
 
 __all__ = [
     "CompiledSubscription",
+    "CompiledSubscriptions",
     "MapResult",
     "MappingError",
     "compile_subscriptions",
@@ -69,16 +78,31 @@ class CompiledSubscription:
     mapping: CompiledMapping
 
 
+class CompiledSubscriptions(tuple):  # type: ignore[type-arg]
+    """What :func:`compile_subscriptions` returns: a tuple of :class:`CompiledSubscription`.
+
+    A distinct type so :func:`map_event` can tell subscriptions compiled once at start-up (used as they are)
+    from raw ones (compiled on the call).
+    """
+
+
 def _now_ms() -> int:
     """The only clock read in the mapping (see module doc)."""
     return int(time.time() * 1000)
 
 
 # ---- subscriptions ----------------------------------------------------------------------------------------
-def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> tuple[CompiledSubscription, ...]:
-    """Compile custom subscriptions; raise one :class:`MappingError` listing every problem, by position."""
-    from ..subscriptions import SubscriptionSyntaxError, parse_subscription
+def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> CompiledSubscriptions:
+    """Compile custom subscriptions; raise one :class:`MappingError` listing every problem, by position.
 
+    Two formats are accepted, entry by entry:
+
+    * cio_browser's ``{action, subscribe?, mapping?, name?}``: ``subscribe`` None (or absent) matches every
+      event; ``mapping`` None (or absent) is the action's default mapping.
+    * Segment's stored form ``{partnerAction, name, enabled, subscribe, mapping}`` (extra keys such as ``id``
+      are ignored): ``enabled: false`` skips the entry; ``subscribe`` is required, as in Segment; an absent
+      ``mapping`` is an empty one, as Segment's runtime treats it (``mapping || {}``).
+    """
     if isinstance(subs, (str, bytes, dict)) or not isinstance(subs, Iterable):
         raise MappingError([f"{where} must be a list of {{action, subscribe, mapping}} objects"])
     problems: list[str] = []
@@ -88,13 +112,28 @@ def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> 
         if not isinstance(sub, dict):
             problems.append(f"{at} must be an object")
             continue
-        name_of_action = sub.get("action")
+        segment = "partnerAction" in sub
+        if segment and "action" in sub:
+            problems.append(f"{at} has both action and partnerAction: use one")
+            continue
+        key = "partnerAction" if segment else "action"
+        if segment:
+            enabled = sub.get("enabled", True)
+            if not isinstance(enabled, bool):
+                problems.append(f"{at}.enabled must be true or false, got {enabled!r}")
+                continue
+            if not enabled:
+                continue
+        name_of_action = sub.get(key)
         action = ACTIONS.get(name_of_action) if isinstance(name_of_action, str) else None
         if action is None:
-            problems.append(f"{at}.action {sub.get('action')!r} is not one of: {', '.join(sorted(ACTIONS))}")
+            problems.append(f"{at}.{key} {sub.get(key)!r} is not one of: {', '.join(sorted(ACTIONS))}")
             continue
         expr = sub.get("subscribe")
         matches = None
+        if segment and (not isinstance(expr, str) or not expr.strip()):
+            problems.append(f"{at}.subscribe must be a trigger expression (a Segment subscription always has one)")
+            continue
         if expr is not None:
             if not isinstance(expr, str):
                 problems.append(f"{at}.subscribe must be a string")
@@ -105,6 +144,8 @@ def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> 
                 problems.append(f"{at}.subscribe: {exc}")
                 continue
         mapping = sub.get("mapping")
+        if segment and mapping is None:
+            mapping = {}
         try:
             compiled = (
                 action.compiled_default
@@ -118,70 +159,34 @@ def compile_subscriptions(subs: Iterable[Any], where: str = "subscriptions") -> 
         out.append(CompiledSubscription(name if isinstance(name, str) else action.name, action, matches, compiled))
     if problems:
         raise MappingError(problems)
-    return tuple(out)
+    return CompiledSubscriptions(out)
 
 
-_SETTINGS_SUBS: dict[int, tuple[Any, tuple[CompiledSubscription, ...] | MappingError]] = {}
+def _preset_pair(preset: Any) -> tuple[Action, CompiledMapping]:
+    action = ACTIONS[preset.action]
+    if preset.mapping is None:
+        return action, action.compiled_default
+    return action, compile_action_mapping(action, preset.mapping, f"preset {preset.name}.mapping")
 
 
-def _settings_subscriptions(subs: Any) -> tuple[CompiledSubscription, ...]:
-    """``settings.subscriptions`` compiled once per (frozen) settings object, not once per event.
-
-    An invalid one raises the same :class:`MappingError` on every call without being recompiled.
-    """
-    hit = _SETTINGS_SUBS.get(id(subs))
-    if hit is None or hit[0] is not subs:
-        try:
-            compiled: tuple[CompiledSubscription, ...] | MappingError = compile_subscriptions(subs)
-        except MappingError as exc:
-            compiled = exc
-        if len(_SETTINGS_SUBS) >= 16:
-            _SETTINGS_SUBS.clear()
-        hit = _SETTINGS_SUBS[id(subs)] = (subs, compiled)  # holding `subs` keeps its id from being reused
-    if isinstance(hit[1], MappingError):
-        raise MappingError(hit[1].problems)
-    return hit[1]
-
-
-_PRESET_PAIRS: dict[str, tuple[Action, CompiledMapping]] = {}
-_matching_presets: Any = None
+#: Each preset's action and compiled mapping, built once at import (presets are constants).
+_PRESET_PAIRS: dict[str, tuple[Action, CompiledMapping]] = {p.name: _preset_pair(p) for p in PRESETS}
 
 
 def _preset_pairs(event: dict[str, Any]) -> list[tuple[Action, CompiledMapping]]:
-    global _matching_presets
-    if _matching_presets is None:  # imported late: the presets parse their triggers at import
-        from ..presets import matching_presets
-
-        _matching_presets = matching_presets
-    pairs = []
-    for preset in _matching_presets(event):
-        pair = _PRESET_PAIRS.get(preset.name)
-        if pair is None:
-            action = ACTIONS[preset.action]
-            mapping = (
-                action.compiled_default if preset.mapping is None else _preset_mapping(action, preset.mapping)
-            )
-            pair = _PRESET_PAIRS[preset.name] = (action, mapping)
-        pairs.append(pair)
-    return pairs
-
-
-_PRESET_MAPPINGS: dict[int, tuple[Any, CompiledMapping]] = {}
-
-
-def _preset_mapping(action: Action, mapping: dict[str, Any]) -> CompiledMapping:
-    hit = _PRESET_MAPPINGS.get(id(mapping))
-    if hit is None or hit[0] is not mapping:
-        hit = (mapping, compile_action_mapping(action, mapping, f"preset {action.name}.mapping"))
-        _PRESET_MAPPINGS[id(mapping)] = hit
-    return hit[1]
+    return [_PRESET_PAIRS[preset.name] for preset in matching_presets(event)]
 
 
 # ---- one action -------------------------------------------------------------------------------------------
 def map_action(
     action: Action, mapping: CompiledMapping, event: dict[str, Any], batch: bool, now_ms: int | None
 ) -> Item | InvalidEvent:
-    """Resolve, clean (§3.3), validate (§3.4/§3.5) and build one action for one event."""
+    """Resolve, clean (§3.3), validate (§3.4/§3.5) and build one action for one event.
+
+    Only actions that can travel in a batch use the batch-mode cleaning rules: reportDeliveryEvent has no batch
+    form in the reference, so it is always cleaned as in single mode, whatever ``batch`` says (§3.6).
+    """
+    batch = batch and action.batchable
     payload = dict(mapping.static[batch])
     problems: list[Problem] = []
     for key, resolve, kind, keeps_empty, f in mapping.dynamic[batch]:
@@ -232,31 +237,30 @@ def map_event(
 ) -> MapResult:
     """Map one Segment event for every subscription it matches (the presets unless subscriptions are set).
 
+    ``settings`` is a :class:`Settings` or the raw settings dict (credentials are not needed to map).
+    ``subscriptions`` overrides ``settings.subscriptions``; either may be raw (compiled on this call) or a
+    :class:`CompiledSubscriptions` from :func:`compile_subscriptions` (how the destination passes them, compiled
+    once at start-up). None in both means the presets.
     ``batch`` selects the batch-mode cleaning rules (§3.3, §8); the items are the same single entities either
     way (grouping them into ``/api/v2/batch`` requests is the caller's job, see :func:`to_requests`).
-    Raises :class:`MappingError` only for invalid custom subscriptions (a settings problem, not the event's).
+    Raises :class:`MappingError` only for invalid raw custom subscriptions (a settings problem, not the event's).
     """
     if not isinstance(settings, Settings):
         settings = Settings.from_dict(settings)
     batch = bool(batch)
     if settings.mode == "classic":
-        from ..classic import classic_items
-
-        try:
-            return MapResult(items=list(classic_items(event, settings)))
-        except InvalidEvent as exc:
-            return MapResult(errors=[exc])
+        items, errors = classic_map(event)
+        return MapResult(items=items, errors=errors)
     if not isinstance(event, dict):
         kind = real_type_of(event)  # mapping-kit's own wording for this case
         return MapResult(errors=[InvalidEvent(f"data must be an object, got {kind}", rule="input")])
 
-    if subscriptions is not None:
-        pairs = [(s.action, s.mapping) for s in compile_subscriptions(subscriptions) if _matches(s, event)]
-    elif settings.subscriptions is not None:
-        pairs = [(s.action, s.mapping) for s in _settings_subscriptions(settings.subscriptions)
-                 if _matches(s, event)]
-    else:
+    subs = subscriptions if subscriptions is not None else settings.subscriptions
+    if subs is None:
         pairs = _preset_pairs(event)
+    else:
+        compiled = subs if isinstance(subs, CompiledSubscriptions) else compile_subscriptions(subs)
+        pairs = [(s.action, s.mapping) for s in compiled if _matches(s, event)]
 
     result = MapResult()
     for action, mapping in pairs:
@@ -273,47 +277,25 @@ def _matches(sub: CompiledSubscription, event: dict[str, Any]) -> bool:
 
 
 def to_requests(items: Sequence[Item], settings: Settings, batch: bool = False) -> list[Request]:
-    """Address items to the settings' host.
+    """Address items to the settings' host, grouped exactly as the delivery engine sends them.
 
-    Single mode: one request per item (``POST …/api/v2/entity`` for entities). Batch mode: the entity items
-    travel together in one ``POST …/api/v2/batch`` with ``{"batch": [...]}``, except that createUpdateObject
-    items are grouped by the body action they resolved to (``identify`` / ``identify_anonymous``), one batch
-    request each, as the reference does (§7.7). Metrics (and any other non-entity) items are always sent alone.
+    The grouping is :mod:`cio_browser.batching`'s (the one batcher): single mode sends one request per item
+    (``POST …/api/v2/entity`` for entities); batch mode puts the entity items, whatever their action, into
+    ``POST …/api/v2/batch`` requests of at most ``settings.batch_size`` items, and sends every other item
+    (metrics, Classic v1 calls) alone.
     """
     base = settings.base_url
-    with_body, without_body = _headers(settings)
+    with_body, without_body = settings.headers(), settings.headers(with_body=False)
     requests: list[Request] = []
-    if not batch:
-        for item in items:
+    for group in groups(items, batching=batch, batch_size=settings.batch_size):
+        if group.batch:
+            requests.append(Request("POST", base + BATCH_PATH, dict(with_body),
+                                    {"batch": [item.body for item in group.entries]}))
+        else:
+            (item,) = group.entries
             headers = dict(with_body if item.body is not None else without_body)
             requests.append(Request(item.method, base + item.path, headers, item.body))
-        return requests
-    groups: dict[Any, list[Any]] = {}
-    for item in items:
-        if item.path != ENTITY_PATH:
-            headers = dict(with_body if item.body is not None else without_body)
-            requests.append(Request(item.method, base + item.path, headers, item.body))
-            continue
-        key = ("createUpdateObject", item.body.get("action")) if item.action == "createUpdateObject" else "entities"
-        bodies = groups.get(key)
-        if bodies is None:
-            bodies = groups[key] = []
-            requests.append(Request("POST", base + BATCH_PATH, dict(with_body), {"batch": bodies}))
-        bodies.append(item.body)
     return requests
-
-
-_HEADERS: dict[int, tuple[Settings, dict[str, str], dict[str, str]]] = {}
-
-
-def _headers(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """``settings.headers()`` (with and without a body) computed once per settings object, not per request."""
-    hit = _HEADERS.get(id(settings))
-    if hit is None or hit[0] is not settings:
-        if len(_HEADERS) >= 16:
-            _HEADERS.clear()
-        hit = _HEADERS[id(settings)] = (settings, settings.headers(), settings.headers(with_body=False))
-    return hit[1], hit[2]
 
 
 def requests_for(
@@ -341,9 +323,10 @@ def user_deletion_request(user_id: str, settings: Settings) -> Request:
 
     The raw user id is interpolated as is, like the reference: no cio_/email resolution and no URL encoding.
     """
-    return Request("DELETE", f"{settings.base_url}/api/v1/customers/{user_id}", dict(_headers(settings)[1]), None)
+    return Request("DELETE", f"{settings.base_url}/api/v1/customers/{user_id}", settings.headers(with_body=False),
+                   None)
 
 
 def credential_test_request(settings: Settings) -> Request:
     """The reference's credential test: ``GET https://track.customer.io/auth``, always the US host."""
-    return Request("GET", CREDENTIAL_TEST_URL, dict(_headers(settings)[1]), None)
+    return Request("GET", CREDENTIAL_TEST_URL, settings.headers(with_body=False), None)

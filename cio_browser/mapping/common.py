@@ -201,6 +201,6 @@ CONVERT_TIMESTAMP = Field("convert_timestamp", "Convert Timestamps", BOOLEAN, de
 #: field (a custom ``batch_size`` of 500 fails with the reference's range message). Every action but
 #: reportDeliveryEvent declares them, after its own fields.
 BATCHING: tuple[Field, ...] = (
-    Field("enable_batching", "Batch Data to Customer.io", BOOLEAN, default=True),
+    Field("enable_batching", "Enable Batching", BOOLEAN, default=True),
     Field("batch_size", "Batch Size", NUMBER, default=50, minimum=2, maximum=100),
 )

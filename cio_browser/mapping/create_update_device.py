@@ -16,7 +16,7 @@ FIELDS: tuple[Field, ...] = (
     Field("app_version", "App Version", default=path("$.context.app.version")),
     Field("platform", "Platform", required=True, default=path("$.context.device.type")),
     Field("last_used", "Last Used", default=path("$.timestamp")),
-    Field("attributes", "Device Attributes", OBJECT, default=path("$.properties")),
+    Field("attributes", "Event Attributes", OBJECT, default=path("$.properties")),
     CONVERT_TIMESTAMP,
     *BATCHING,
 )

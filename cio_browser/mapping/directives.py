@@ -2,7 +2,7 @@
 
 A mapping is compiled once into small closures (`compile_value` / `compile_mapping`), so mapping an event is a
 handful of dict lookups rather than a walk over the directive tree. Semantics follow Segment's mapping-kit, the
-reference's resolver (actions-mapping.md §3.1):
+reference's resolver (docs/mapping.md §3.1):
 
 * ``@path`` strips the first ``$.`` and walks ``a.b[0].c``. A step into a JavaScript-falsy value (``null``,
   ``""``, ``0``, ``false``) yields that value itself (JavaScript's ``a && a[k]``), a missing step yields
@@ -26,8 +26,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import MappingError
 from ..jsvalues import js_truthy, template_render_value
-from ..settings import SettingsError
 
 __all__ = [
     "MISSING",
@@ -60,13 +60,6 @@ MISSING: Any = _Missing()
 #: A compiled mapping value: event -> value, or MISSING.
 Resolver = Callable[[Any], Any]
 
-
-class MappingError(SettingsError):
-    """A mapping (normally a site owner's override) is not valid directive language.
-
-    It is a :class:`~cio_browser.settings.SettingsError` because it is fixed in the settings, not in the event;
-    ``problems`` names the offending field, e.g. ``subscriptions[0].mapping.name: @path expects a string``.
-    """
 
 
 _DIRECTIVE_NAME = re.compile(r"@[a-z][a-zA-Z0-9]+", re.ASCII)

@@ -1,4 +1,4 @@
-"""Action fields: the schema the reference validates a resolved payload against (actions-mapping.md §3.3-§3.5).
+"""Action fields: the schema the reference validates a resolved payload against (docs/mapping.md §3.3-§3.5).
 
 Segment turns an action's field table into a JSON schema and validates with Ajv (``coerceTypes: 'array'``,
 ``allErrors``, ``removeAdditional``), then words the errors with ``@segment/ajv-human-errors`` using each field's
@@ -136,13 +136,6 @@ def _is_number(v: Any) -> bool:
     return t is int or t is float
 
 
-def _unwrap(v: Any) -> Any:
-    """Ajv ``coerceTypes: 'array'``: a one-element array stands for its element."""
-    if isinstance(v, (list, tuple)) and len(v) == 1:
-        return v[0]
-    raise _Uncoercible(v)
-
-
 def _to_string(v: Any, unwrapped: bool = False) -> str:
     t = type(v)
     if t is str:
@@ -197,12 +190,11 @@ def _to_boolean(v: Any, unwrapped: bool = False) -> bool:
 
 
 def _to_object(v: Any) -> dict[str, Any]:
+    """Ajv coerces only to scalar types (and to arrays): nothing, not even a one-element array, becomes an object,
+    and the error names the value as it was (``[5]`` is "an array", not "a number")."""
     if isinstance(v, dict):
         return v
-    element = _unwrap(v)
-    if isinstance(element, dict):
-        return element
-    raise _Uncoercible(element)
+    raise _Uncoercible(v)
 
 
 def _to_datetime(v: Any) -> str | int | float:

@@ -30,7 +30,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 BOOT_TIMEOUT_MS = 60_000
 
-pytestmark = pytest.mark.browser
+BROWSER_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Mark every test in tests/browser as ``browser`` (a ``pytestmark`` in a conftest marks nothing), so
+    ``pytest -m browser`` selects exactly these and ``-m "not browser"`` the CPython ones."""
+    for item in items:
+        if BROWSER_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,9 @@ from .conftest import open_page
 def test_pyscript_install_registers_customer_io_and_delivers(context, sink):
     page = open_page(context, sink, path="/pyscript.html", wait=False)
     page.wait_for_function("() => window.cioPyReady === true", timeout=60_000)
-    names = page.evaluate("() => window.analytics.instance.queue.plugins.map(p => p.name)")
-    assert "Customer.io" in names
+    # install() adds the one plugin implementation (cio-browser.js, data-boot="external") and attaches to it
+    page.wait_for_function("() => window.analytics.instance.queue.plugins.some(p => p.name === 'Customer.io')")
+    page.wait_for_function("() => window.cioBrowser.bootMode === 'external'")
     page.evaluate("() => analytics.track('From PyScript', {via: 'install'}, {messageId: 'py-1'})")
     (entity,) = sink.wait_for(1, timeout=20)
     assert entity["name"] == "From PyScript" and entity["id"] == "py-1"

@@ -218,5 +218,5 @@ def test_boot_module_carries_the_manifest_and_the_worker_is_one_file(site: tuple
     assert build_py.MANIFEST_MARKER not in boot
     assert json.dumps(manifest["stdlib"]) in boot
     worker = (out / "cio-worker.mjs").read_text()
-    assert "import {" not in worker and "export async function bootPython" in worker
+    assert "import {" not in worker and "async function bootPython" in worker and "const archive" in worker
     assert "lockFileContents: manifest.lock" in boot and manifest["lock"]["packages"] == {}

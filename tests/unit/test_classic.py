@@ -1,4 +1,4 @@
-"""Classic mode: the reference's acceptance cases (analytics-js.md §2.3) and the Track API v1 delivery."""
+"""Classic mode: the reference's acceptance cases (docs/mapping.md §11) and the Track API v1 delivery."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cio_browser.classic import cio_calls, classic_items, event_ulid
+from cio_browser.classic import cio_calls, classic_items, classic_map, event_ulid
 from cio_browser.errors import InvalidEvent
 from cio_browser.request import Item
 
@@ -191,13 +191,12 @@ def test_group_example_from_the_spec():
 @pytest.mark.parametrize(
     "event",
     [
-        pytest.param({"type": "screen", "name": "Home", "userId": "u1", "properties": {}}, id="screen"),
         pytest.param({"type": "alias", "userId": "u1", "previousId": "a1"}, id="alias"),
         pytest.param({"type": "unknown"}, id="unknown-type"),
         pytest.param({}, id="empty"),
     ],
 )
-def test_screen_alias_and_unknown_events_are_no_ops(event):
+def test_alias_and_unknown_events_are_no_ops(event):
     assert cio_calls(event) == []
     assert classic_items(event) == []
 
@@ -337,3 +336,81 @@ def test_event_ulid_is_a_deterministic_ulid_carrying_the_event_time():
     assert decoded == 1685606400000
     assert event_ulid("m", None)[:10] == "0000000000"
     assert event_ulid("m", -5)[:10] == "0000000000"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the Classic destination documents beyond the device-mode integration (docs/mapping.md §11)
+# ---------------------------------------------------------------------------------------------------------
+def screen(name, properties=None, user_id="id"):
+    event = {"type": "screen", "properties": properties or {}, "userId": user_id, "anonymousId": "anon-3",
+             "messageId": "ajs-next-5-m", "timestamp": D}
+    if name is not None:
+        event["name"] = name
+    return event
+
+
+def test_screen_is_an_event_named_viewed_name_screen():
+    (item,) = classic_items(screen("Home", {"at": D}))
+    assert (item.action, item.method, item.path) == ("classic.screen", "POST", "/api/v1/customers/id/events")
+    assert item.body == {"name": "Viewed Home Screen", "data": {"at": D_SECONDS},
+                         "id": event_ulid("ajs-next-5-m", D_SECONDS * 1000), "timestamp": D_SECONDS}
+
+
+@pytest.mark.parametrize("name", [None, ""])
+def test_screen_without_a_name_is_viewed_undefined_screen(name):
+    (item,) = classic_items(screen(name, user_id=None))
+    assert item.path == "/api/v1/events"
+    assert (item.body["name"], item.body["anonymous_id"]) == ("Viewed Undefined Screen", "anon-3")
+
+
+def app(name, device=None, user_id="id"):
+    event = track(name, {"version": "1.2.3"}, user_id=user_id)
+    if device is not None:
+        event["context"] = {"device": device}
+    return event
+
+
+@pytest.mark.parametrize("name", ["Application Installed", "Application Opened"])
+def test_installed_and_opened_add_or_update_the_device_and_refresh_last_used(name):
+    items, errors = classic_map(app(name, {"token": "tok/1", "type": "ios"}))
+    assert errors == []
+    event_item, device_item = items
+    assert (event_item.action, event_item.body["name"]) == ("classic.track", name)  # still a custom event
+    assert (device_item.method, device_item.path) == ("PUT", "/api/v1/customers/id/devices")
+    assert device_item.body == {"device": {"id": "tok/1", "platform": "ios", "last_used": D_SECONDS}}
+
+
+def test_uninstalled_removes_the_device():
+    items, errors = classic_map(app("Application Uninstalled", {"token": "tok/1", "type": "ios"}))
+    assert errors == [] and len(items) == 2
+    assert (items[1].method, items[1].path, items[1].body) == (
+        "DELETE", "/api/v1/customers/id/devices/tok%2F1", None)
+
+
+@pytest.mark.parametrize("event", [
+    pytest.param(app("Application Opened"), id="no-token"),
+    pytest.param(app("Application Opened", {"token": "", "type": "ios"}), id="empty-token"),
+    pytest.param(app("Application Opened", {"token": "t", "type": "ios"}, user_id=None), id="anonymous"),
+    pytest.param(app("Order Completed", {"token": "t", "type": "ios"}), id="other-event"),
+])
+def test_no_device_request_without_token_user_or_device_event(event):
+    items, errors = classic_map(event)
+    assert errors == [] and [i.action for i in items] == ["classic.track"]
+
+
+def test_a_device_without_a_platform_is_refused_but_its_event_still_goes():
+    items, errors = classic_map(app("Application Installed", {"token": "t"}))
+    assert [i.action for i in items] == ["classic.track"]
+    (err,) = errors
+    assert (err.field, err.rule) == ("context.device.type", "required")
+    assert "device platform" in str(err)
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_unsubscribed_in_identify_traits_is_passed_through(value):
+    (item,) = classic_items(identify("id", {"email": "a@b.co", "unsubscribed": value}))
+    assert item.body == {"email": "a@b.co", "unsubscribed": value, "anonymous_id": "anon-3"}
+
+
+def test_alias_stays_a_no_op_as_customer_io_documents():
+    assert classic_map({"type": "alias", "userId": "u1", "previousId": "a1"}) == ([], [])

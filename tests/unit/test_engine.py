@@ -10,14 +10,14 @@ import pytest
 
 from cio_browser.delivery.engine import Engine
 from cio_browser.settings import Settings
-from tests.fakes import FakePorts, Glue, NetworkError, Response, track
+from tests.fakes import T0, FakeArchive, FakePorts, Glue, NetworkError, Response, track
 
 API_KEY = "sekret-key-never-logged"
 
 
-def make(storage=None, leader=True, **extra):
+def make(storage=None, leader=True, archive=None, **extra):
     settings = Settings.from_dict({"siteId": "s1", "apiKey": API_KEY, **extra})
-    ports = FakePorts(storage)
+    ports = FakePorts(storage, archive=archive)
     engine = Engine(settings, ports, leader=leader)
     return engine, ports, Glue(engine, ports)
 
@@ -65,18 +65,19 @@ def test_server_errors_are_retried_with_growing_backoff_until_accepted():
         engine, ports, glue = make()
         ports.answer(500, 502, 503, 200)
         glue.keep(track("Retry Me", "m-1"))
-        await ports.run()
-        assert len(ports.sent) == 1
-        times = []
-        for _ in range(3):
-            before = len(ports.sent)
-            await ports.run(advance_ms=60_000)
-            times.append(ports.clock)
-            assert len(ports.sent) >= before
+        await ports.run(advance_ms=60_000)
         assert sent_ids(ports) == ["m-1"] * 4
+        # jitter is fixed at 0.5 by the fake: 0.5 s x 2^(n-1) x 1.5 after the n-th consecutive failure
+        assert gaps(ports) == [750.0, 1500.0, 3000.0]
         assert stored_events(ports) == []
         assert engine.stats()["delivered"] == 1 and engine.stats()["set_aside"] == {}
+        assert engine.stats()["failures"] == 0 and engine.stats()["retry_in_ms"] == 0
     run(go())
+
+
+def gaps(ports):
+    times = [t for t, _ in ports.timeline]
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
 
 
 def test_backoff_doubles_between_attempts():
@@ -338,3 +339,215 @@ def test_leave_plan_leaves_out_items_already_tried_and_everything_while_paused()
         glue.keep(track("Later", "m-3"))
         assert engine.leave_plan() == []  # paused by Retry-After: nothing goes, not even never-tried items
     run(go())
+
+
+# ---- calm under failure: the queue backs off, not each event ---------------------------------------------------
+def outage(ports, until_ms):
+    """The endpoint answers 503 until ``until_ms`` (fake clock), then 200."""
+    ports.responder = lambda request: Response(503 if ports.clock < until_ms else 200, {}, "{}")
+
+
+def test_a_20_s_outage_costs_one_request_per_backoff_step_and_recovery_one_step_and_full_batches():
+    async def go():
+        engine, ports, glue = make()
+        t0 = ports.clock
+        outage(ports, t0 + 20_000)
+        ids = [f"m-{i}" for i in range(200)]
+        glue.keep(*[track("Outage", mid) for mid in ids])
+        await ports.run(advance_ms=20_000)
+        during = [(t, status) for t, status in ports.timeline]
+        assert all(status == 503 for _, status in during)
+        # failures at 0, 0.75, 2.25, 5.25, 11.25 s (backoff 0.75 s doubling): 5 requests in 20 s, never a storm
+        assert [t - t0 for t, _ in during] == [0.0, 750.0, 2250.0, 5250.0, 11250.0]
+        # every failed request was a whole batch, not a single event
+        assert [len(b["batch"]) for b in ports.bodies()] == [1, 50, 50, 50, 50]
+        await ports.run(advance_ms=60_000)
+        after = ports.timeline[len(during):]
+        # the probe fires one backoff step (12 s after the 11.25 s failure) after the failure before recovery
+        assert after[0][0] - t0 == 11250.0 + 12_000
+        assert [status for _, status in after] == [200] * 4 and len(after) <= -(-200 // 50) + 1
+        assert {t for t, _ in after} == {after[0][0]}, "after the probe everything due goes at once"
+        delivered = [e["id"] for b in ports.bodies()[len(during):] for e in b["batch"]]
+        assert sorted(delivered) == sorted(ids), "every event exactly once after recovery"
+        assert set(sent_ids(ports)) == set(ids), "a repeat only ever carries the same id"
+        assert stored_events(ports) == []
+        warnings = [m for level, m in ports.logs if level == "warn"]
+        assert len(warnings) == 1 and "HTTP 503" in warnings[0] and ports.errors() == []
+    run(go())
+
+
+def test_new_events_wait_for_the_backoff_instead_of_adding_requests():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(503)
+        glue.keep(track("First", "m-1"))
+        await ports.run()
+        for i in range(30):
+            glue.keep(track("Later", f"n-{i}"))
+            await ports.run(advance_ms=10)
+        assert len(ports.sent) == 1, "fresh events must not bypass the queue's backoff"
+        await ports.run(advance_ms=1_000)
+        assert [len(b["batch"]) for b in ports.bodies()] == [1, 31]
+    run(go())
+
+
+def test_a_retry_after_longer_than_the_backoff_is_the_wait():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(Response(503, {"Retry-After": "30"}, "{}"))
+        glue.keep(track("A", "m-1"))
+        await ports.run(advance_ms=120_000)
+        assert gaps(ports) == [30_000.0]
+    run(go())
+
+
+def test_coming_back_online_ends_a_backoff_caused_by_network_errors():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(*[NetworkError("Failed to fetch")] * 5)
+        glue.keep(track("A", "m-1"))
+        await ports.run(advance_ms=20_000)
+        assert len(ports.sent) == 5 and engine.stats()["retry_in_ms"] == 3_250
+        engine.back_online()
+        await ports.run()
+        assert sent_ids(ports)[-1] == "m-1" and engine.stats()["delivered"] == 1
+        assert ports.timeline[-1][0] == ports.clock
+    run(go())
+
+
+def test_coming_back_online_does_not_cut_a_backoff_the_server_asked_for():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(503)
+        glue.keep(track("A", "m-1"))
+        await ports.run()
+        engine.back_online()
+        await ports.run()
+        assert len(ports.sent) == 1
+        await ports.run(advance_ms=750)
+        assert len(ports.sent) == 2
+    run(go())
+
+
+def test_a_reload_keeps_the_queue_backoff():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(503, 503, 503)
+        glue.keep(track("A", "m-1"))
+        await ports.run(advance_ms=2_300)
+        assert len(ports.sent) == 3       # at 0, 0.75 s and 2.25 s; the next may go 3 s later, at 5.25 s
+        engine2, ports2, _ = make(storage=ports.storage)
+        ports2.clock = ports.clock + 100
+        engine2.resume()
+        await ports2.run(advance_ms=2_000)
+        assert ports2.sent == [], "a reload must not send before the stored backoff allows"
+        await ports2.run(advance_ms=2_000)
+        assert sent_ids(ports2) == ["m-1"] and ports2.timeline[0][0] == T0 + 5_250
+        assert ports2.storage.get("cio_browser:v1:s1:backoff") is None, "success clears the stored backoff"
+    run(go())
+
+
+# ---- nothing kept is ever cut or orphaned --------------------------------------------------------------------
+def test_a_set_aside_record_keeps_the_whole_event_in_the_archive_and_storage_keeps_none_of_it():
+    async def go():
+        archive = FakeArchive()
+        engine, ports, glue = make(archive=archive)
+        (key,) = glue.keep(track("Huge", "m-1", blob="x" * 1_049_000))
+        text = json.dumps(track("Huge", "m-1", blob="x" * 1_049_000))
+        assert ports.storage.get(key) == text, "the event stays stored until its record is safe"
+        await ports.run()
+        (record,) = await engine.set_aside_records()
+        assert record["event"] == text and record["reason"] == "too_large"
+        assert list(archive.data) == [record["id"]] and json.loads(archive.data[record["id"]])["event"] == text
+        assert ports.storage.get(key) is None and ports.storage.keys("cio_browser:v1:s1:aside:") == []
+    run(go())
+
+
+def test_a_record_the_archive_refuses_goes_to_storage_whole_and_the_event_is_never_dropped_unsaved():
+    async def go():
+        archive = FakeArchive()
+        archive.fail = True
+        engine, ports, glue = make(archive=archive)
+        glue.keep(track("Huge", "m-1", blob="y" * 50_000))
+        await ports.run()
+        (record,) = await engine.set_aside_records()
+        assert len(record["event"]) > 50_000 and "…" not in record["event"][-40:]
+        assert ports.storage.get(record["id"]) == json.dumps(record, ensure_ascii=False)
+    run(go())
+
+
+def test_full_storage_is_reported_once_loudly_with_counts():
+    async def go():
+        from cio_browser.delivery.storage import MemoryStorage
+
+        engine, ports, glue = make(storage=MemoryStorage(quota=60_000))
+        glue.keep(track("Huge", "m-1", blob="z" * 40_000))
+        glue.keep(track("Huge", "m-2", blob="z" * 40_000))
+        await ports.run()
+        full = [m for m in ports.errors() if "storage is full" in m]
+        assert len(full) == 1 and "set-aside record(s)" in full[0] and "event(s)" in full[0]
+        records = await engine.set_aside_records()
+        assert sorted(r["label"] for r in records) == ['track "Huge" (messageId m-1)', 'track "Huge" (messageId m-2)']
+    run(go())
+
+
+def test_a_400_naming_a_field_keeps_that_field_on_the_set_aside_record():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(Response(400, {}, json.dumps({"meta": {"error": "invalid"},
+                                                   "errors": [{"field": "identifiers", "message": "bad id"}]})))
+        glue.keep(track("A", "m-1"))
+        await ports.run()
+        (record,) = engine.aside
+        assert record["field"] == "identifiers" and record["status"] == 400
+        assert json.loads(ports.storage.get(record["id"]))["field"] == "identifiers"
+    run(go())
+
+
+def test_a_400_in_a_batch_keeps_the_field_of_the_item_it_names():
+    async def go():
+        engine, ports, glue = make()
+        bad = json.dumps({"errors": [{"batch_index": 1, "field": "name", "message": "too long"}]})
+        ports.answer(Response(400, {}, bad))
+        ports.is_online = False
+        glue.keep(track("A", "m-1"), track("B", "m-2"))
+        ports.is_online = True
+        engine.kick()
+        await ports.run()
+        (record,) = engine.aside
+        assert record["label"] == 'track "B" (messageId m-2)' and record["field"] == "name"
+    run(go())
+
+
+def test_events_stored_under_a_spaced_site_id_are_delivered_and_other_sites_are_reported_not_sent():
+    async def go():
+        from cio_browser.delivery.storage import MemoryStorage
+
+        storage = MemoryStorage()
+        spaced = "cio_browser:v1: s1 :in:00000001-0000-a"
+        other = "cio_browser:v1:another-site:in:00000002-0000-b"
+        storage.set(spaced, json.dumps(track("Spaced", "m-spaced")))
+        storage.set(other, json.dumps(track("Other", "m-other")))
+        engine, ports, _ = make(storage=storage)
+        engine.resume()
+        await ports.run()
+        assert sent_ids(ports) == ["m-spaced"] and storage.get(spaced) is None
+        stats = engine.stats()
+        assert stats["orphaned"] == {"cio_browser:v1:another-site": 1} and stats["delivered"] == 1
+        (record,) = await engine.set_aside_records()
+        assert record["reason"] == "orphaned" and "another-site" in record["message"]
+        assert record["event"] == storage.get(other), "reported with the whole event, and still kept"
+    run(go())
+
+
+def test_stats_without_an_engine_still_count_what_is_kept():
+    from cio_browser.delivery.inventory import Inventory
+    from cio_browser.delivery.storage import MemoryStorage
+
+    storage = MemoryStorage()
+    storage.set("cio_browser:v1:s1:in:00000001-0000-a", "{}")
+    storage.set("cio_browser:v1:s1:aside:00000000-0000-z:x", json.dumps({"reason": "invalid"}))
+    storage.set("cio_browser:v1:old:in:00000002-0000-a", "{}")
+    stats = {**Engine.idle_stats(), **Inventory(storage, "cio_browser:v1:s1").counts()}
+    assert stats["stored"] == 1 and stats["set_aside"] == {"invalid": 1}
+    assert stats["orphaned"] == {"cio_browser:v1:old": 1} and stats["delivered"] == 0

@@ -1,4 +1,4 @@
-"""JavaScript value semantics (actions-mapping.md §0, §3.1, §3.4)."""
+"""JavaScript value semantics (docs/mapping.md §0, §3.1, §3.4)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cio_browser import InvalidEvent, Settings, SettingsError, map_event
 from cio_browser.delivery.engine import Engine
 from cio_browser.presets import RESERVED_EVENT_NAMES
-from tests.fakes import FakePorts, Glue
+from tests.fakes import FakePorts
 
 SETTINGS = Settings.from_dict({"siteId": "s", "apiKey": "k"})
 CLASSIC = Settings.from_dict({"siteId": "s", "apiKey": "k", "mode": "classic"})
@@ -77,21 +77,32 @@ def test_any_settings_parse_or_raise_settings_error(raw):
 @many(2000)
 @given(evs=st.lists(st.one_of(events, json_values, st.text(alphabet=string.printable, max_size=40)), max_size=4))
 def test_the_engine_never_raises_and_accounts_for_every_event(evs):
+    """Nothing is sent here (offline), so every event must still be stored and waiting, or set aside with its
+    whole text; only an event that maps to nothing at all (no item, no error) may leave storage."""
     ports = FakePorts()
     ports.is_online = False  # only the intake is under test: nothing is sent, no event loop is needed
     engine = Engine(SETTINGS, ports)
-    glue = Glue(engine, ports)
-    keys = []
+    stored = []
     for ev in evs:
-        key = f"{engine.ns}:in:{len(keys):09d}-0000-x"
+        key = f"{engine.ns}:in:{len(stored):09d}-0000-x"
         text = ev if isinstance(ev, str) else json.dumps(ev)
         ports.storage.set(key, text)
         engine.accept([(key, text, False)])
-        keys.append(key)
-    open_keys = {p.key for p in engine.pending}
-    aside_keys = {a["key"] for a in engine.aside}
-    for key in keys:
-        assert key in open_keys or key in aside_keys or ports.storage.get(key) is None
-        if ports.storage.get(key) is None:
-            assert key in aside_keys or not any(p.key == key for p in engine.pending)
-    del glue
+        stored.append((key, text))
+    waiting = {p.key for p in engine.pending}
+    aside = {}
+    for record in engine.aside:
+        aside.setdefault(record["key"], []).append(record)
+    for key, text in stored:
+        if key in waiting:
+            assert ports.storage.get(key) == text, "a waiting event must stay stored, unchanged"
+        if key in aside:
+            for record in aside[key]:
+                assert record["event"] == text, "a set-aside record keeps the whole event"
+                stored_record = json.loads(ports.storage.get(record["id"]) or "null")
+                assert stored_record == record, "the set-aside record is in storage"
+        if key not in waiting and key not in aside:
+            assert ports.storage.get(key) is None
+            result = map_event(json.loads(text), SETTINGS, batch=True, now_ms=ports.now_ms())
+            assert not result.items and not result.errors, f"event lost: {text[:200]}"
+    assert engine.stats()["accepted"] == len(stored)

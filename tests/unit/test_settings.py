@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cio_browser.config import load
+from cio_browser.mapping import CompiledSubscriptions
 from cio_browser.settings import Settings, SettingsError
 
 EU = "EU \U0001f1ea\U0001f1fa"
@@ -42,9 +44,18 @@ def test_every_problem_is_listed_in_one_error():
     assert len(info.value.problems) >= 5
 
 
-def test_missing_credentials_say_how_to_fix_them():
+def test_missing_credentials_say_how_to_fix_them_when_building_a_destination():
     with pytest.raises(SettingsError, match="siteId is required.*apiKey is required"):
-        Settings.from_dict({})
+        load({})
+    with pytest.raises(SettingsError, match="apiKey is required"):
+        load({"siteId": "s"})
+    assert load({"endpoint": "https://example.org/cio"}).settings.api_key == ""  # a proxy adds them
+
+
+def test_mapping_alone_needs_no_credentials():
+    s = Settings.from_dict({})
+    assert s.delivery_problems() and s.headers() == {"content-type": "application/json"}
+    assert load({}, deliver=False).settings == s
 
 
 def test_settings_must_be_an_object():
@@ -62,10 +73,24 @@ def test_the_api_key_is_not_in_repr_or_to_dict_or_errors():
 
 def test_a_malformed_subscription_is_a_settings_error_naming_the_position():
     with pytest.raises(SettingsError, match=r"subscriptions\[0\]\.subscribe: .*position"):
-        Settings.from_dict({"siteId": "s", "apiKey": "k",
-                            "subscriptions": [{"action": "trackEvent", "subscribe": 'type = "track" and'}]})
+        load({"siteId": "s", "apiKey": "k",
+              "subscriptions": [{"action": "trackEvent", "subscribe": 'type = "track" and'}]})
 
 
 def test_an_unknown_action_in_subscriptions_is_a_settings_error():
     with pytest.raises(SettingsError, match=r"subscriptions\[0\]\.action 'sendFax'"):
-        Settings.from_dict({"siteId": "s", "apiKey": "k", "subscriptions": [{"action": "sendFax"}]})
+        load({"siteId": "s", "apiKey": "k", "subscriptions": [{"action": "sendFax"}]})
+
+
+def test_subscription_problems_are_listed_with_every_other_problem():
+    with pytest.raises(SettingsError) as info:
+        load({"siteId": "s", "apiKey": "k", "batchSize": 0, "subscriptions": [{"action": "sendFax"}]})
+    assert len(info.value.problems) == 2 and "batchSize" in str(info.value) and "sendFax" in str(info.value)
+
+
+def test_subscriptions_are_compiled_once_at_load_and_used_as_they_are():
+    config = load({"siteId": "s", "apiKey": "k",
+                   "subscriptions": [{"action": "trackEvent", "subscribe": 'type = "track"'}]})
+    assert isinstance(config.subscriptions, CompiledSubscriptions)
+    assert config.subscriptions[0].action.name == "trackEvent"
+    assert load({"siteId": "s", "apiKey": "k"}).subscriptions is None  # the presets

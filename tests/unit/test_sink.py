@@ -26,7 +26,7 @@ from cio_browser.sink import Sink, validate_entity
 
 SITE_ID = "site123"
 API_KEY = "key456"
-#: actions-mapping.md §1.3: base64("site123:key456").
+#: docs/mapping.md §1.3: base64("site123:key456").
 AUTH = "Basic c2l0ZTEyMzprZXk0NTY="
 REPO = Path(__file__).resolve().parents[2]
 
@@ -228,7 +228,7 @@ def test_batch_body_over_500kb_is_400(sink: Sink) -> None:
 
 # ---- validation ----------------------------------------------------------------------------------------------
 
-#: Bodies from actions-mapping.md §7: what the client sends must pass.
+#: Bodies from docs/mapping.md §7: what the client sends must pass.
 VALID = [
     {"type": "person", "action": "identify",
      "attributes": {"email": "ada@example.org", "plan": "team", "objectId": "acct-9", "created_at": 1684576800,
@@ -382,6 +382,20 @@ def test_concurrent_requests_are_all_recorded(sink: Sink) -> None:
 
 
 # ---- v1 endpoints -----------------------------------------------------------------------------------------------
+
+
+def test_v1_device_endpoints(sink: Sink) -> None:
+    """Classic mode adds, updates and removes push devices (docs/mapping.md §11)."""
+    base = sink.url + "/api/v1/customers/user-7/devices"
+    device = {"device": {"id": "tok-1", "platform": "ios", "last_used": 1685606400}}
+    assert call(base, "PUT", device).status == 200
+    assert call(base + "/tok%2F1", "DELETE").status == 200
+    assert call(base, "PUT", {"device": {"id": "tok-1"}}).json() == {
+        "meta": {"error": "device.platform: must be one of ios, android"}}
+    assert call(base, "PUT", {"device": {"id": "", "platform": "ios"}}).status == 400
+    assert call(base, "POST", device).status == 405
+    assert sink.entities() == [device]
+
 
 
 def test_v1_endpoints(sink: Sink) -> None:

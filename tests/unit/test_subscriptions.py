@@ -1,4 +1,4 @@
-"""The subscription (trigger) language: actions-mapping.md §2 presets, FQL semantics, syntax errors."""
+"""The subscription (trigger) language: docs/mapping.md §2 presets, FQL semantics, syntax errors."""
 
 from __future__ import annotations
 

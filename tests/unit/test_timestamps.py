@@ -1,4 +1,4 @@
-"""Timestamp converters (actions-mapping.md §5.1, §5.2, §9, §11), host zone fixed to UTC."""
+"""Timestamp converters (docs/mapping.md §5.1, §5.2, §9, §11), host zone fixed to UTC."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each action's field table and transform (actions-mapping.md §6, §7), action by action."""
+"""Each action's field table and transform (docs/mapping.md §6, §7), action by action."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The mapping directive language (actions-mapping.md §3.1): @path, @if, @template, literals, nested objects."""
+"""The mapping directive language (docs/mapping.md §3.1): @path, @if, @template, literals, nested objects."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every error text (actions-mapping.md §3.5) and what InvalidEvent carries."""
+"""Every error text (docs/mapping.md §3.5) and what InvalidEvent carries."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_datetime_message():
         ("trackEvent", {"type": "track", "event": "E", "properties": "x"},
          "Event Attributes must be an object but it was a string."),
         ("createUpdatePerson", {"type": "identify", "traits": [1]},
-         "Person Attributes must be an object but it was a number."),
+         "Person Attributes must be an object but it was an array."),
         ("mergePeople", {"type": "alias", "userId": "u", "previousId": {}},
          "Secondary User must be a string but it was an object."),
         ("reportDeliveryEvent",
@@ -104,7 +104,7 @@ def test_type_messages(action, event, message):
         ({"batch_size": 1}, "Batch Size must be equal to or greater than 2."),
         ({"batch_size": "lots"}, "Batch Size must be a number but it was a string."),
         ({"convert_timestamp": "yes"}, "Convert Timestamps must be a boolean but it was a string."),
-        ({"enable_batching": {}}, "Batch Data to Customer.io must be a boolean but it was an object."),
+        ({"enable_batching": {}}, "Enable Batching must be a boolean but it was an object."),
     ],
 )
 def test_control_fields_are_validated_too(mapping, message):
@@ -167,3 +167,96 @@ def test_an_event_that_is_not_an_object(event, kind):
     result = map_event(event, SETTINGS)
     (err,) = result.errors
     assert str(err) == f"data must be an object, got {kind}" and err.rule == "input"
+
+
+# ---- field labels: the reference's, for every field of every action (docs/mapping.md §3.5) ------------------
+#: Each field's label as the reference's field tables declare it (Customer.io (Actions), August 2026). Written
+#: out here rather than read from the code, so a wrong label in an action module fails this test.
+REFERENCE_LABELS = {
+    "createUpdatePerson": {"id": "Person ID", "anonymous_id": "Anonymous ID", "email": "Email Address",
+                           "created_at": "Created At", "group_id": "Object ID",
+                           "custom_attributes": "Person Attributes",
+                           "relationship_attributes": "Relationship Attributes", "timestamp": "Timestamp",
+                           "convert_timestamp": "Convert Timestamps", "object_type_id": "Object Type Id"},
+    "trackEvent": {"id": "Person ID", "anonymous_id": "Anonymous ID", "name": "Event Name",
+                   "event_id": "Event ID", "timestamp": "Timestamp", "data": "Event Attributes",
+                   "convert_timestamp": "Convert Timestamps"},
+    "trackPageView": {"id": "Person ID", "anonymous_id": "Anonymous ID", "event_id": "Event ID",
+                      "url": "Page URL", "timestamp": "Timestamp", "data": "Event Attributes",
+                      "convert_timestamp": "Convert Timestamps"},
+    "trackScreenView": {"id": "Person ID", "anonymous_id": "Anonymous ID", "event_id": "Event ID",
+                        "name": "Screen name", "timestamp": "Timestamp", "data": "Event Attributes",
+                        "convert_timestamp": "Convert Timestamps"},
+    "createUpdateDevice": {"person_id": "Person ID", "device_id": "Device ID", "app_version": "App Version",
+                           "platform": "Platform", "last_used": "Last Used", "attributes": "Event Attributes",
+                           "convert_timestamp": "Convert Timestamps"},
+    "deleteDevice": {"person_id": "Person ID", "device_id": "Device ID"},
+    "createUpdateObject": {"id": "Object ID", "created_at": "Created At", "custom_attributes": "Object Attributes",
+                           "relationship_attributes": "Relationship Attributes", "user_id": "User ID",
+                           "anonymous_id": "Anonymous ID", "object_type_id": "Object Type Id",
+                           "convert_timestamp": "Convert Timestamps"},
+    "deleteObject": {"object_id": "Object ID", "object_type_id": "Object Type ID"},
+    "deleteRelationship": {"person_id": "Person ID", "anonymous_id": "Anonymous ID", "object_id": "Object ID",
+                           "object_type_id": "Object Type ID"},
+    "mergePeople": {"primary": "Primary User", "secondary": "Secondary User"},
+    "deletePerson": {"person_id": "Person ID"},
+    "suppressPerson": {"person_id": "Person ID"},
+    "unsuppressPerson": {"person_id": "Person ID"},
+    "reportContentEvent": {"anonymous_id": "Anonymous ID", "actionType": "Action Type", "timestamp": "Timestamp",
+                           "data": "Event Attributes", "convert_timestamp": "Convert Timestamps"},
+    "reportDeliveryEvent": {"delivery_id": "Delivery ID", "metric": "Metric", "recipient": "Recipient",
+                            "reason": "Reason", "href": "Href", "action_name": "Action Name",
+                            "action_value": "Action Value", "timestamp": "Timestamp"},
+}
+BATCH_LABELS = {"enable_batching": "Enable Batching", "batch_size": "Batch Size"}
+FIELDS = [(a, k) for a in sorted(REFERENCE_LABELS) for k in REFERENCE_LABELS[a]]
+
+
+def _only(action: str, key: str) -> dict:
+    """A mapping of just ``key`` (read from properties.x) plus the required fields, so only ``key`` can fail."""
+    mapping = {k: "r" for k in ACTIONS[action].required_keys if k != key}
+    if action == "reportContentEvent" and key != "actionType":
+        mapping["actionType"] = "viewed_content"
+    if action == "reportDeliveryEvent" and key != "metric":
+        mapping["metric"] = "opened"
+    mapping[key] = {"@path": "$.properties.x"}
+    return mapping
+
+
+@pytest.mark.parametrize(("action", "key"), FIELDS)
+def test_every_label_in_type_errors_is_the_references(action, key):
+    f = next(f for f in ACTIONS[action].fields if f.key == key)
+    wrong = "text" if f.type in ("object", "boolean") else {"an": "object"}
+    err = error_for(action, {"type": "track", "event": "E", "properties": {"x": wrong}}, _only(action, key))
+    assert str(err).startswith(REFERENCE_LABELS[action][key] + " must be "), str(err)
+
+
+def test_the_field_tables_hold_exactly_the_references_fields():
+    for name, action in ACTIONS.items():
+        expected = dict(REFERENCE_LABELS[name])
+        if name != "reportDeliveryEvent":  # the one action without a batch form (docs/mapping.md §3.2)
+            expected.update(BATCH_LABELS)
+        assert {f.key: f.label for f in action.fields} == expected, name
+
+
+OBJECT_FIELDS = [(a, k) for a, k in FIELDS if next(f for f in ACTIONS[a].fields if f.key == k).type == "object"]
+
+
+@pytest.mark.parametrize(("action", "key"), OBJECT_FIELDS)
+@pytest.mark.parametrize("value", [[{"plan": "pro"}], [5], [], [{"a": 1}, {"b": 2}]],
+                         ids=["one-object", "one-number", "empty", "two-objects"])
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+def test_an_array_never_becomes_an_object(action, key, value, batch):
+    """Ajv wraps scalars into arrays for array fields, but never unwraps an array into an object field."""
+    event = {"type": "track", "event": "E", "properties": {"x": value}}
+    err = error_for(action, event, _only(action, key), batch=batch)
+    assert str(err) == f"{REFERENCE_LABELS[action][key]} must be an object but it was an array."
+    assert (err.field, err.rule) == (key, "type")
+
+
+def test_one_element_array_properties_are_refused_with_the_default_mapping():
+    with pytest.raises(InvalidEvent, match=r"^Event Attributes must be an object but it was an array\.$"):
+        requests_for({"type": "track", "event": "E", "userId": "u", "properties": [{"plan": "pro"}]}, SETTINGS)
+    with pytest.raises(InvalidEvent, match=r"^Event Attributes must be an object but it was an array\.$"):
+        requests_for({"type": "track", "event": "Application Opened", "userId": "u", "properties": [5],
+                      "context": {"device": {"token": "t", "type": "ios"}}}, SETTINGS)

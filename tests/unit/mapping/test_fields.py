@@ -109,8 +109,9 @@ def test_boolean_coercion_failures(value, actual):
 def test_object_fields_take_objects_only():
     value = {"a": None}
     assert coerce(OBJ, value) is value
-    assert coerce(OBJ, [value]) is value  # Ajv's one-element-array unwrapping applies to objects too
-    bad_values = (("x", "a string"), ([], "an array"), ([1, 2], "an array"), (5, "a number"), (True, "a boolean"))
+    # Ajv unwraps one-element arrays only into scalar types: never into an object, and "[5]" is "an array"
+    bad_values = (("x", "a string"), ([], "an array"), ([1, 2], "an array"), (5, "a number"), (True, "a boolean"),
+                  ([value], "an array"), ([5], "an array"))
     for bad, actual in bad_values:
         with pytest.raises(ValueError, match=f"^Some Object must be an object but it was {actual}.$"):
             coerce(OBJ, bad)

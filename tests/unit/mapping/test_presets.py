@@ -1,4 +1,4 @@
-"""Presets and their triggers (actions-mapping.md §2), including every reserved event name."""
+"""Presets and their triggers (docs/mapping.md §2), including every reserved event name."""
 
 from __future__ import annotations
 

@@ -81,7 +81,9 @@ def item(action: str, body: dict, path: str = ENTITY_PATH) -> Item:
     return Item(action, "POST", path, body)
 
 
-def test_batch_grouping_keeps_object_actions_apart_and_metrics_alone():
+def test_batch_grouping_mixes_every_entity_action_in_one_batch_and_sends_metrics_alone():
+    """The one batcher's decision (cio_browser.batching): one batch for every entity, whatever its action (the
+    reference makes one per action and two for createUpdateObject); metrics go alone."""
     items = [
         item("trackEvent", {"type": "person", "action": "event", "name": "a"}),
         item("createUpdateObject", {"type": "object", "action": "identify", "n": 1}),
@@ -92,11 +94,15 @@ def test_batch_grouping_keeps_object_actions_apart_and_metrics_alone():
     ]
     requests = to_requests(items, settings(), batch=True)
     assert [(r.url.rsplit("/api", 1)[1], r.body) for r in requests] == [
-        ("/v2/batch", {"batch": [items[0].body, items[4].body]}),
-        ("/v2/batch", {"batch": [items[1].body, items[5].body]}),
+        ("/v2/batch", {"batch": [items[i].body for i in (0, 1, 3, 4, 5)]}),
         ("/v1/metrics", {"delivery_id": "d"}),
-        ("/v2/batch", {"batch": [items[3].body]}),
     ]
+
+
+def test_batches_hold_at_most_batch_size_items_in_arrival_order():
+    items = [item("trackEvent", {"type": "person", "action": "event", "name": str(i)}) for i in range(5)]
+    requests = to_requests(items, settings(batchSize=2), batch=True)
+    assert [[e["name"] for e in r.body["batch"]] for r in requests] == [["0", "1"], ["2", "3"], ["4"]]
 
 
 def test_single_mode_sends_each_item_alone():
@@ -125,15 +131,9 @@ def test_batch_flag_only_changes_cleaning_not_the_items():
     assert single.items == batch.items
 
 
-def test_classic_mode_delegates(monkeypatch):
-    import cio_browser.classic as classic
-
-    sentinel = [Item("classic", "POST", "/x", {"a": 1})]
-    seen = []
-    monkeypatch.setattr(classic, "classic_items", lambda event, s: seen.append((event, s)) or sentinel)
-    s = settings(mode="classic")
-    result = map_event(TRACK, s)
-    assert result.items == sentinel and result.errors == [] and seen == [(TRACK, s)]
+def test_classic_mode_maps_with_the_classic_rules():
+    result = map_event(TRACK, settings(mode="classic"))
+    assert [(i.action, i.method) for i in result.items] == [("classic.track", "POST")] and result.errors == []
 
 
 def test_mapping_never_mutates_the_event():
@@ -192,11 +192,11 @@ def test_unknown_mapping_keys_are_ignored_like_the_reference_but_recorded():
     assert sub.name == "trackEvent" and sub.matches is None
 
 
-def test_settings_subscriptions_are_compiled_once():
-    from cio_browser.mapping import _settings_subscriptions
-
-    s = settings(subscriptions=[{"action": "trackEvent", "subscribe": 'type = "track"'}])
-    assert _settings_subscriptions(s.subscriptions) is _settings_subscriptions(s.subscriptions)
+def test_compiled_subscriptions_are_used_as_they_are():
+    compiled = compile_subscriptions([{"action": "deletePerson", "subscribe": None}])
+    s = settings(subscriptions=[{"action": "suppressPerson", "subscribe": None}])
+    (request,) = requests_for(TRACK, s, subscriptions=compiled)
+    assert request.body["action"] == "delete"
 
 
 @pytest.mark.parametrize(
@@ -242,12 +242,24 @@ def test_credential_test_always_uses_the_us_host():
     assert request.headers == {"authorization": AUTH}
 
 
-def test_classic_invalid_event_is_reported_not_raised(monkeypatch):
-    import cio_browser.classic as classic
+def test_classic_invalid_event_is_reported_not_raised():
+    result = map_event({"type": "track", "userId": "u", "event": " "}, settings(mode="classic"))
+    assert result.items == [] and [str(e) for e in result.errors] == [
+        "Classic track: Customer.io needs an event name and this event has none."]
 
-    def refuse(event, s):
-        raise InvalidEvent("nope", action="classic.identify", rule="input")
 
-    monkeypatch.setattr(classic, "classic_items", refuse)
-    result = map_event(TRACK, settings(mode="classic"))
-    assert result.items == [] and [str(e) for e in result.errors] == ["nope"]
+# ---- mapping never needs credentials (docs/mapping.md §1.3) ---------------------------------------------------
+def test_requests_for_works_with_no_settings_at_all():
+    (request,) = requests_for({"type": "track", "event": "E", "userId": "u"}, {})
+    assert request.url == "https://track.customer.io/api/v2/entity"
+    assert request.headers == {"content-type": "application/json"}
+    assert request.body == {"type": "person", "action": "event", "name": "E", "identifiers": {"id": "u"}}
+
+
+@pytest.mark.parametrize("event", ["Report Delivery Event", "Report Content Event"])
+def test_metrics_requests_go_without_authorization_when_there_are_no_credentials(event):
+    props = {"deliveryId": "d", "metric": "opened", "actionType": "viewed_content"}
+    for batch in (False, True):
+        (request,) = requests_for({"type": "track", "event": event, "anonymousId": "a", "properties": props}, {},
+                                  batch=batch, now_ms=1_700_000_000_000)
+        assert "authorization" not in request.headers and request.headers["content-type"] == "application/json"

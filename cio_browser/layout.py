@@ -1,0 +1,107 @@
+"""The browser-storage layout, defined once: Python owns it, the JS glue is handed it at build time.
+
+The page's glue (www/cio-browser.js) must store events synchronously, long before Python runs, so it needs the
+layout as data: ``build.py`` writes :func:`for_glue` into the built ``cio-browser.js`` (it replaces the
+``{/*CIO_STORAGE_LAYOUT*/}`` placeholder), and the glue derives every key from that object and nothing else.
+
+Keys (``<ns>`` is :func:`namespace`, e.g. ``cio_browser:v1:site123``):
+
+* ``<ns>:in:<time36>-<seq36>-<rand36>``  a kept event, exactly the JSON analytics.js handed over
+* ``<ns>:meta:<suffix>``                how often the event's items were tried (survives a reload)
+* ``<ns>:aside:<suffix>:<item|x|eN>``     a set-aside record (reason, message, field, rule, the whole event)
+* ``<ns>:backoff``                      the queue's retry state: consecutive failures, next attempt time
+* ``<ns>:optout``                       ``"1"`` when the visitor opted out (``cioBrowser.optOut()``)
+* ``<ns>:sender``                       the Web Lock name: the tab holding it delivers
+
+An event the glue cannot serialise is stored as ``{UNSERIALIZABLE: "<field>: <problem>", "event": …}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Every key of every workspace on the origin starts with this (a new layout gets a new version).
+PREFIX = "cio_browser:v1:"
+#: The namespace of settings without a site ID (a proxy endpoint that adds the credentials).
+NO_SITE = "proxy"
+#: Setting names, in precedence order, that hold the site ID (the first present one counts).
+SITE_KEYS = ("siteId", "site_id")
+INBOX = ":in:"
+META = ":meta:"
+ASIDE = ":aside:"
+BACKOFF = ":backoff"
+OPTOUT = ":optout"
+LOCK = ":sender"
+#: Marker member of an event the glue could not serialise (cyclic reference, BigInt).
+UNSERIALIZABLE = "__cio_unserializable"
+#: Widths of the zero-padded base-36 parts of an inbox key: creation ms, page sequence, random suffix.
+KEY_DIGITS = (9, 4, 6)
+
+
+def namespace(site_id: str | None) -> str:
+    """``cio_browser:v1:<site>``: two workspaces on one origin never share a queue. Surrounding spaces do not
+    count (settings strip them), so ``" abc "`` and ``"abc"`` are one workspace."""
+    site = (site_id or "").strip()
+    return PREFIX + (site or NO_SITE)
+
+
+def namespace_of(raw_settings: Any) -> str:
+    """The namespace for raw settings as a site owner wrote them, valid or not: the first :data:`SITE_KEYS`
+    member present (a string or number), stripped. The JS glue applies this same rule to the data it is handed."""
+    site: Any = ""
+    if isinstance(raw_settings, dict):
+        for name in SITE_KEYS:
+            if name in raw_settings and raw_settings[name] is not None:
+                value = raw_settings[name]
+                site = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+                break
+    return namespace(site)
+
+
+def site_of(key: str) -> str | None:
+    """The site part of any layout key (``"proxy"`` for the no-site namespace), or None for a foreign key."""
+    if not key.startswith(PREFIX):
+        return None
+    rest = key[len(PREFIX):]
+    for marker in (INBOX, META, ASIDE):
+        if marker in rest:
+            return rest.split(marker, 1)[0]
+    for suffix in (BACKOFF, OPTOUT, LOCK):
+        if rest.endswith(suffix):
+            return rest[: -len(suffix)]
+    return None
+
+
+def inbox_key(ns: str, now_ms: float, seq: int, rand: float) -> str:
+    """Key of a new event: sorts by creation time, then by order within the page that stored it."""
+    t, s, r = KEY_DIGITS
+    return f"{ns}{INBOX}{_b36(int(now_ms)).rjust(t, '0')}-{_b36(seq).rjust(s, '0')}-{_b36(int(rand * 36**r))}"
+
+
+def created_ms(key: str) -> float | None:
+    """Creation time encoded in an inbox key, or None if the key is not one."""
+    try:
+        return float(int(key.rsplit(":", 1)[1].split("-", 1)[0], 36))
+    except (IndexError, ValueError):
+        return None
+
+
+def suffix(key: str) -> str:
+    """The part of a key after the last ``:`` (what meta and aside keys of an event share)."""
+    return key.rsplit(":", 1)[-1]
+
+
+def for_glue() -> dict[str, Any]:
+    """What the JS glue needs, as JSON-ready data (written into the built cio-browser.js by build.py)."""
+    return {"prefix": PREFIX, "noSite": NO_SITE, "siteKeys": list(SITE_KEYS), "inbox": INBOX, "optout": OPTOUT,
+            "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS)}
+
+
+def _b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
