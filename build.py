@@ -580,9 +580,17 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+#: Sub-packages of cio_browser that run on a server only (they need the ``relay`` extra): never in the browser
+#: wheel, whose every byte a visitor downloads. ``pip install`` still gets them. BROWSER_EXCLUDE's patterns also
+#: cover them (and any future ``relay*`` module); this set names the sub-packages.
+SERVER_ONLY = frozenset({"relay"})
+
+
 def browser_excluded(rel: str) -> bool:
     """True for package files that only run on a server (BROWSER_EXCLUDE): they stay out of the browser wheel."""
-    return any(fnmatch.fnmatchcase(rel, pattern) for pattern in BROWSER_EXCLUDE)
+    parts = rel.split("/")
+    return any(fnmatch.fnmatchcase(rel, pattern) for pattern in BROWSER_EXCLUDE) or (
+        len(parts) > 2 and parts[1] in SERVER_ONLY)
 
 
 def _package_files(warnings: list[str]) -> list[Path]:

@@ -16,9 +16,13 @@ from .config import Config
 from .config import load as load_config
 from .delivery.engine import Engine, NetworkError, Response
 from .delivery.inventory import Inventory
-from .layout import LOCK, namespace_of
+from .layout import LOCK, inbox_key, namespace_of
+from .preview import check_settings, mask_headers, preview, request_fingerprints
 from .request import Request
 from .settings import Settings, SettingsError
+
+#: Requests kept in the page's request log (newest last) for the Event Tester and debugging.
+REQUEST_LOG_SIZE = 300
 
 __all__ = ["BrowserDestination", "MirroredStorage", "install", "start", "start_worker"]
 
@@ -90,6 +94,34 @@ class MirroredStorage:
         return sorted(k for k in self.data if k.startswith(prefix))
 
 
+class RequestLog:
+    """The requests this destination really sent and what came back, key masked (``cioBrowser.requests()``).
+
+    Why here and not at the endpoint: it shows exactly what left the browser, whether requests go to
+    Customer.io, a relay or the local endpoint, and each entry names its items (:func:`request_fingerprints`)
+    so a tool can link it to the call that caused it.
+    """
+
+    def __init__(self, size: int = REQUEST_LOG_SIZE) -> None:
+        self.size = size
+        self.entries: list[dict[str, Any]] = []
+        self.seq = 0
+
+    def sent(self, request: Request, at_ms: float, keepalive: bool) -> dict[str, Any]:
+        self.seq += 1
+        entry = {"seq": self.seq, "at": at_ms, "method": request.method, "url": request.url,
+                 "headers": mask_headers(dict(request.headers)), "body": request.body, "keepalive": keepalive,
+                 "items": request_fingerprints(request.method, request.url, request.body),
+                 "status": None, "answer": None, "error": None}
+        self.entries.append(entry)
+        del self.entries[: max(0, len(self.entries) - self.size)]
+        return entry
+
+    def since(self, seq: int) -> list[dict[str, Any]]:
+        """Entries with ``seq`` above the given one (a tool re-asks from its oldest unanswered entry)."""
+        return [e for e in self.entries if e["seq"] > seq]
+
+
 class JsArchive:
     """:class:`~cio_browser.delivery.engine.Archive` over www/cio-store.mjs (IndexedDB), handed in by the glue."""
 
@@ -107,6 +139,10 @@ class JsArchive:
         found = await self._store.keys(prefix)
         return sorted(str(k) for k in (found.to_py() if hasattr(found, "to_py") else found))
 
+    async def remove(self, key: str) -> bool:
+        """Drop a record ("send again" took it back into the queue)."""
+        return bool(await self._store.remove(key))
+
 
 class BrowserPorts:
     """Engine ports backed by the page or worker: fetch, setTimeout, console, navigator.onLine, IndexedDB."""
@@ -121,6 +157,7 @@ class BrowserPorts:
         self.storage = storage if storage is not None else LocalStorage()
         self.archive = JsArchive(archive) if archive is not None else None
         self._relay_fetch = relay_fetch  # main-thread boot: the glue's fetch-in-a-worker (www/cio-fetch.mjs)
+        self.requests = RequestLog()
 
     def now_ms(self) -> float:
         return float(self.js.Date.now())
@@ -136,17 +173,19 @@ class BrowserPorts:
                 "keepalive": keepalive}
         if request.body is not None:
             init["body"] = request.json()
+        entry = self.requests.sent(request, self.now_ms(), keepalive)
         if self._relay_fetch is not None and not keepalive:   # keepalive must leave from the page itself
             try:
                 return _relayed(self._relay_fetch(request.url, self._to_js(
-                    init, dict_converter=self.js.Object.fromEntries)))
+                    init, dict_converter=self.js.Object.fromEntries)), entry)
             except Exception:
                 pass  # fall back to the page's own fetch
         try:
             promise = self.js.fetch(request.url, self._to_js(init, dict_converter=self.js.Object.fromEntries))
         except Exception as exc:  # fetch threw synchronously (bad URL, CSP connect-src)
+            entry.update(status=0, error=str(exc))
             return _failed(NetworkError(str(exc)))
-        return _answer(promise)
+        return _answer(promise, entry)
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         asyncio.ensure_future(coro)
@@ -165,29 +204,33 @@ async def _failed(exc: Exception) -> Response:
     raise exc
 
 
-async def _relayed(promise: Any) -> Response:
+async def _relayed(promise: Any, entry: dict[str, Any]) -> Response:
     """The answer www/cio-fetch.mjs posted back: {status, retryAfter, text} or {error}."""
     answer = await promise
     error = getattr(answer, "error", None)
     if not _absent(error):
+        entry.update(status=0, error=str(error))
         raise NetworkError(str(error))
     headers = {}
     retry_after = getattr(answer, "retryAfter", None)
     if not _absent(retry_after):
         headers["retry-after"] = str(retry_after)
+    entry.update(status=int(answer.status), answer=str(answer.text), retry_after=headers.get("retry-after"))
     return Response(int(answer.status), headers, str(answer.text))
 
 
-async def _answer(promise: Any) -> Response:
+async def _answer(promise: Any, entry: dict[str, Any]) -> Response:
     try:
         resp = await promise
         text = await resp.text()
     except Exception as exc:  # JsException: TypeError "Failed to fetch" (offline, CORS, reset)
+        entry.update(status=0, error=str(exc))
         raise NetworkError(str(exc)) from None
     headers = {}
     retry_after = resp.headers.get("retry-after")
-    if retry_after is not None:
-        headers["retry-after"] = str(retry_after)
+    if isinstance(retry_after, str):  # JS null arrives as pyodide's jsnull, not None
+        headers["retry-after"] = retry_after
+    entry.update(status=int(resp.status), answer=str(text), retry_after=headers.get("retry-after"))
     return Response(int(resp.status), headers, str(text))
 
 
@@ -267,6 +310,71 @@ class BrowserDestination:
         if self.engine is not None:
             self.engine.clear()
 
+    # ---- tools (the Event Tester, a site's own debugging): JSON strings in and out --------------------------
+    def preview_json(self, event_json: str, settings_json: str = "") -> str:
+        """``cioBrowser.preview(event[, settings])``: matched actions, payloads and requests; sends nothing.
+
+        Without ``settings`` it uses the running settings; with them, settings not applied yet (the tester's
+        editor), made absolute against this page's origin as at start-up.
+        """
+        import js
+
+        try:
+            settings = (_parse(settings_json, str(js.location.origin)).settings if settings_json
+                        else self.settings)
+        except (SettingsError, ValueError) as exc:
+            return json.dumps({"settings_error": str(exc)})
+        if settings is None:
+            return json.dumps({"settings_error": self.error})
+        try:
+            event = json.loads(event_json)
+            return json.dumps(preview(event, settings, now_ms=int(js.Date.now())), ensure_ascii=False)
+        except Exception as exc:  # a tool call must answer, never throw into the page
+            return json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+
+    def check_settings_json(self, settings_json: str) -> str:
+        """``cioBrowser.checkSettings(settings)``: every problem, as start-up would report them."""
+        import js
+
+        try:
+            raw = json.loads(settings_json)
+        except ValueError as exc:
+            return json.dumps({"ok": False, "problems": [f"not valid JSON: {exc}"], "settings": None})
+        return json.dumps(check_settings(_absolute(raw, str(js.location.origin))), ensure_ascii=False)
+
+    def requests_json(self, since: str = "0") -> str:
+        """``cioBrowser.requests(since)``: requests sent by this page's destination, key masked."""
+        if self.engine is None or not isinstance(getattr(self.engine.ports, "requests", None), RequestLog):
+            return "[]"
+        return json.dumps(self.engine.ports.requests.since(int(since or 0)), ensure_ascii=False)
+
+    async def resend_json(self, ids_json: str) -> str:
+        """``cioBrowser.resend([id, …])``: set-aside records (their ``id``) go back into the queue as new stored
+        events, mapped again with the running settings. Answers ``{"resent": n, "kept": [reasons]}``."""
+        if self.engine is None:
+            return json.dumps({"resent": 0, "kept": [f"the settings are not usable: {self.error}"]})
+        engine = self.engine
+        resent, kept = 0, []
+        for record_id in json.loads(ids_json):
+            text = await engine.take_back(str(record_id))
+            if text is None:
+                kept.append(f"{record_id}: no such set-aside record in this workspace")
+                continue
+            key = inbox_key(engine.ns, engine.ports.now_ms(), resent, engine.ports.random())
+            engine.ports.storage.set(key, text)
+            engine.accept([(key, text, False)])
+            resent += 1
+        return json.dumps({"resent": resent, "kept": kept})
+
+
+def _absolute(raw: Any, origin: str) -> Any:
+    """Settings with URL paths on the page's own origin made absolute (a first-party proxy or relay, "/cio")."""
+    for name in ("endpoint", "relay"):
+        value = raw.get(name) if isinstance(raw, dict) else None
+        if isinstance(value, str) and value.startswith("/"):
+            raw = {**raw, name: origin + value}
+    return raw
+
 
 def _namespace_of(settings_json: Any) -> str:
     """The namespace the glue stored under for settings Python could not accept (layout.namespace_of)."""
@@ -279,11 +387,7 @@ def _namespace_of(settings_json: Any) -> str:
 
 def _parse(settings_json: Any, origin: str) -> Config:
     raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
-    endpoint = raw.get("endpoint") if isinstance(raw, dict) else None
-    if isinstance(endpoint, str) and endpoint.startswith("/"):
-        # a path on the page's own origin (a first-party proxy such as "/cio")
-        raw = {**raw, "endpoint": origin + endpoint}
-    return load_config(raw)
+    return load_config(_absolute(raw, origin))
 
 
 def _absent(value: Any) -> bool:

@@ -43,13 +43,11 @@ def load(raw: Any, *, deliver: bool = True) -> Config:
     problems: list[str] = []
     settings: Settings | None = None
     try:
-        settings = Settings.from_dict(raw)
+        settings = Settings.from_dict(raw, require_credentials=deliver)
     except SettingsError as exc:
         problems.extend(exc.problems)
     if settings is not None:
         subs_raw = settings.subscriptions
-        if deliver:
-            problems.extend(settings.delivery_problems())
     else:
         subs_raw = subscriptions_in(raw)  # still report bad subscriptions along with the other problems
     compiled = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,3 +52,27 @@ class Item:
     @property
     def batchable(self) -> bool:
         return self.path == ENTITY_PATH
+
+
+def basic_credentials(value: str) -> bytes | None:
+    """The decoded ``user:password`` of a ``Basic`` Authorization value, or None when it is not one."""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        return base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def mask_authorization(value: str) -> str:
+    """An ``Authorization`` value safe to show or hand out: the site id stays, the key never does.
+
+    Why: whatever records traffic (the local endpoint's ``/__sink/requests``, the Event Tester) must not become
+    a way to read the Track API key.
+    """
+    decoded = basic_credentials(value)
+    if decoded is None:
+        return "[masked]"
+    site, sep, _ = decoded.decode("utf-8", errors="replace").partition(":")
+    return f"Basic [masked: site id {site!r}, API key hidden]" if sep else "Basic [masked]"

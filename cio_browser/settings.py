@@ -26,7 +26,8 @@ from .constants import (
 from .errors import SettingsError
 from .layout import namespace
 
-__all__ = ["SEGMENT_METADATA_KEYS", "Settings", "SettingsError", "region_code", "subscriptions_in"]
+__all__ = ["SEGMENT_METADATA_KEYS", "Settings", "SettingsError", "canonical_name", "region_code",
+           "subscriptions_in"]
 
 
 #: Keys accepted in the raw settings mapping, by canonical name -> accepted spellings.
@@ -35,6 +36,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "api_key": ("apiKey", "api_key"),
     "region": ("accountRegion", "region", "datacenter"),
     "endpoint": ("endpoint", "proxy", "proxyUrl", "proxy_url"),
+    "relay": ("relay",),
     "mode": ("mode",),
     "subscriptions": ("subscriptions",),
     "batching": ("batching", "enableBatching", "enable_batching"),
@@ -53,6 +55,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 SEGMENT_METADATA_KEYS: tuple[str, ...] = ("versionSettings", "type", "bundlingStatus", "consentSettings")
 
 _MODES = ("actions", "classic")
+
+
+def canonical_name(key: str) -> str | None:
+    """The canonical setting a spelling stands for (``"apiKey"`` -> ``"api_key"``), None if unknown.
+
+    The relay uses it to tell which of the page's settings it must refuse (credentials, hosts) and which it maps
+    with, without keeping its own copy of the accepted spellings.
+    """
+    for name, spellings in _ALIASES.items():
+        if key in spellings:
+            return name
+    return None
 _BOOTS = ("idle", "eager", "worker")
 
 
@@ -83,6 +97,7 @@ class Settings:
     api_key: str = field(default="", repr=False)
     region: str = "US"
     endpoint: str | None = None
+    relay: str | None = None
     mode: str = "actions"
     subscriptions: tuple[dict[str, Any], ...] | None = None
     batching: bool = True
@@ -99,11 +114,12 @@ class Settings:
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: Any) -> Settings:
+    def from_dict(cls, raw: Any, *, require_credentials: bool = False) -> Settings:
         """Parse settings as a site owner writes them (camelCase or snake_case keys, or as Segment stores them).
 
-        Credentials are *not* required here: mapping never needs them (the reference maps, and even sends, with
-        no settings at all). Whoever delivers checks :meth:`delivery_problems` (see :mod:`cio_browser.config`).
+        Credentials are *not* required unless ``require_credentials``: mapping never needs them (the reference
+        maps, and even sends, with no settings at all); whoever delivers asks for them (:mod:`cio_browser.config`),
+        so a missing key is listed with every other problem.
         Custom subscriptions are only checked for shape; their triggers and mappings are compiled, and checked,
         where the destination is built (:func:`cio_browser.config.load`).
         """
@@ -146,12 +162,19 @@ class Settings:
             out["region"] = code or "US"
         endpoint = text("endpoint", "endpoint") or None
         if endpoint is not None:
-            parts = urlsplit(endpoint)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-                problems.append(f"endpoint {endpoint!r} must be an absolute http(s) URL without query or fragment")
-            endpoint = endpoint.rstrip("/")
+            endpoint = _base_url(endpoint, "endpoint", problems)
         out["endpoint"] = endpoint
+        relay = text("relay", "relay") or None
+        if relay is not None:
+            relay = _base_url(relay, "relay", problems)
+            if endpoint is not None:
+                problems.append("set either relay or endpoint, not both (the relay is the endpoint)")
+            if out["api_key"]:
+                problems.append("apiKey must not be in the page when relay is set: the relay adds it server-side")
+        out["relay"] = relay
         out["ignored"] = tuple(k for k in SEGMENT_METADATA_KEYS if k in raw)
+        if require_credentials:
+            problems.extend(_credential_problems(out["site_id"], out["api_key"], endpoint or relay))
         if out["site_id"] and ":" in out["site_id"]:
             problems.append("siteId must not contain ':'")
 
@@ -201,20 +224,13 @@ class Settings:
 
     def delivery_problems(self) -> list[str]:
         """What stops these settings from *delivering* (missing credentials); mapping works without them."""
-        if self.endpoint is not None:
-            return []  # a first-party proxy adds the credentials server-side
-        problems = []
-        if not self.site_id:
-            problems.append("siteId is required (or set endpoint to a first-party proxy URL)")
-        if not self.api_key:
-            problems.append("apiKey is required (or set endpoint to a first-party proxy URL that adds it)")
-        return problems
+        return _credential_problems(self.site_id, self.api_key, self.endpoint or self.relay)
 
     # ---- derived values -----------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        """Where requests go: the proxy when one is named, else Customer.io's regional Track API host."""
-        return self.endpoint or REGION_HOSTS[self.region]
+        """Where requests go: the proxy or relay when one is named, else Customer.io's regional Track API host."""
+        return self.endpoint or self.relay or REGION_HOSTS[self.region]
 
     @cached_property
     def auth_header(self) -> str | None:
@@ -238,6 +254,26 @@ class Settings:
     def storage_namespace(self) -> str:
         """Browser-storage key prefix; includes the site so two workspaces on one origin never mix queues."""
         return namespace(self.site_id)
+
+
+def _base_url(value: str, label: str, problems: list[str]) -> str:
+    """An absolute http(s) base URL without query or fragment (a trailing slash is dropped)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        problems.append(f"{label} {value!r} must be an absolute http(s) URL without query or fragment")
+    return value.rstrip("/")
+
+
+def _credential_problems(site_id: str, api_key: str, server_side: str | None) -> list[str]:
+    """Missing credentials, unless a first-party proxy or the relay (``server_side``) adds them."""
+    if server_side is not None:
+        return []
+    problems = []
+    if not site_id:
+        problems.append("siteId is required (or set relay to a cio_browser relay, or endpoint to a proxy URL)")
+    if not api_key:
+        problems.append("apiKey is required (or set relay to a cio_browser relay, or endpoint to a proxy)")
+    return problems
 
 
 def _parse_subscriptions(subs: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:

@@ -4,7 +4,12 @@ Why it exists: the browser tests and the demo must run with no internet, yet the
 client would send to Customer.io and how it reacts to Customer.io's answers (400 for invalid items, 401, 429 with
 ``Retry-After``, 5xx, dropped connections, slow answers). One small stdlib server does both jobs on one origin:
 it serves ``dist/`` (Pyodide, the wheel, the pages) and answers the Track API endpoints with Customer.io's
-documented validation rules and limits (customerio.md §1.4/§1.5, actions-mapping.md §1.4, §4, §6, §7).
+documented validation rules and limits. The rules themselves (routes, credentials, validation, limits, error
+texts) are pure functions in :mod:`cio_browser.trackapi`; this module is only the HTTP server around them: the
+Track API part (recording, scripted faults, ``/__sink/*`` controls) and, separately, the static-file part.
+
+What it records never contains the API key (the ``Authorization`` header is masked), and ``/__sink/*`` answers
+only its own origin (or ``--allow-origin``): the recorded traffic is not readable by other sites.
 
 Run it with ``python -m cio_browser.sink [--root dist] [--port 8000] …`` or in-process from tests::
 
@@ -12,17 +17,15 @@ Run it with ``python -m cio_browser.sink [--root dist] [--port 8000] …`` or in
         ...  # point the page at sink.url
         sink.wait_for(3)
 
-Importing this module has no side effects; it uses the standard library only (plus :mod:`cio_browser.constants`).
+Importing this module has no side effects; it uses the standard library only (plus :mod:`cio_browser.trackapi`).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import binascii
 import gzip
 import hashlib
-import hmac
 import http.server
 import json
 import mimetypes
@@ -34,19 +37,30 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .constants import BATCH_PATH, ENTITY_PATH, MAX_BATCH_BYTES, MAX_ITEM_BYTES, METRICS_PATH
+from .trackapi import (
+    BODY_LIMITS,
+    Verdict,
+    authorized,
+    compact_json,
+    error_body,
+    evaluate,
+    mask_authorization,
+    oversized_body_error,
+    validate_entity,
+)
 
-__all__ = ["Recorded", "Sink", "main", "validate_entity"]
+#: BODY_LIMITS, oversized_body_error and validate_entity are re-exported for callers written before
+#: cio_browser.trackapi existed; import them from there.
+__all__ = ["BODY_LIMITS", "Recorded", "Sink", "main", "oversized_body_error", "validate_entity"]
 
 # --------------------------------------------------------------------------------------------------------------
-# Limits and vocabularies. Sizes in bytes of UTF-8 (customerio.md §1.4); the v2 request limits come from
-# cio_browser.constants so the client and the sink can never disagree about them.
+# Routes and HTTP plumbing constants (the Track API's own limits live in cio_browser.trackapi)
 # --------------------------------------------------------------------------------------------------------------
 
 #: A site owner's first-party proxy forwards ``/cio-proxy/<api path>`` and adds the key server-side.
@@ -54,31 +68,7 @@ PROXY_PREFIX = "/cio-proxy"
 #: Test/demo controls; never recorded as Track API traffic.
 CONTROL_PREFIX = "/__sink/"
 
-MAX_ATTRIBUTES = 300
-MAX_ATTRIBUTE_NAME_BYTES = 150
-MAX_ATTRIBUTE_VALUE_BYTES = 1000
-MAX_EVENT_DATA_BYTES = 100_000
-MAX_NAME_BYTES = 100
-MAX_CUSTOMER_ID_BYTES = 150
-#: Refuse to buffer absurd bodies: far above any Customer.io limit, low enough to protect the test machine.
 MAX_READ_BYTES = 16 * 1024 * 1024
-
-PERSON_IDENTIFIERS = ("id", "email", "cio_id", "anonymous_id")
-MERGE_IDENTIFIERS = ("id", "email", "cio_id")
-#: Actions the client may send (actions-mapping.md §6/§7), per entity type.
-PERSON_ACTIONS = frozenset({
-    "identify", "event", "page", "screen", "add_device", "delete_device", "delete", "merge", "suppress",
-    "unsuppress", "add_relationships", "delete_relationships", "viewed_content", "clicked_content",
-})
-OBJECT_ACTIONS = frozenset({"identify", "identify_anonymous", "delete", "add_relationships", "delete_relationships"})
-#: Actions whose ``name`` is required (and limited to MAX_NAME_BYTES).
-NAMED_ACTIONS = frozenset({"event", "page", "screen"})
-#: Actions whose attributes are event data (one 100 000-byte limit) rather than profile attributes.
-EVENT_ACTIONS = frozenset({"event", "page", "screen", "viewed_content", "clicked_content"})
-#: Actions whose attributes are profile attributes (each string value limited to 1000 bytes).
-IDENTIFY_ACTIONS = frozenset({"identify", "identify_anonymous"})
-METRICS = ("delivered", "opened", "clicked", "converted", "spammed", "bounced", "dropped", "deferred")
-
 CORS_ALLOW_HEADERS = "authorization, content-type"
 CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 
@@ -140,6 +130,10 @@ class Recorded:
     response: Any = None
     #: Entity bodies this request got accepted (empty unless status 200).
     accepted: list[Any] = field(default_factory=list)
+    #: What the ``Authorization`` header proved: ``valid`` (this workspace's key), ``wrong`` or ``none``.
+    #: The header itself is recorded masked (:func:`cio_browser.trackapi.mask_authorization`): nothing the
+    #: sink records or hands out over HTTP contains the key.
+    credentials: str = "none"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe view for ``GET /__sink/requests`` (raw bytes are summarised by their size)."""
@@ -155,6 +149,7 @@ class Recorded:
             "time": self.time,
             "response": self.response,
             "accepted": len(self.accepted),
+            "credentials": self.credentials,
         }
 
 
@@ -170,257 +165,6 @@ class _Failure:
 
     def matches(self, path: str, api_path: str) -> bool:
         return self.path is None or self.path in (path, api_path)
-
-
-@dataclass
-class _Verdict:
-    """What the Track API answers to one request, before anything is recorded."""
-
-    status: int
-    body: Any
-    accepted: list[Any] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Validation (pure functions: usable from unit tests without a server)
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _compact(value: Any) -> bytes:
-    """Compact UTF-8 JSON, as JSON.stringify writes it: what Customer.io's byte limits measure."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _nbytes(text: str) -> int:
-    return len(text.encode("utf-8", errors="surrogatepass"))
-
-
-def _error_body(message: str) -> dict[str, Any]:
-    """Customer.io's error shape (customerio.md §1.4): ``{"meta": {"error": "…"}}``."""
-    return {"meta": {"error": message}}
-
-
-def _non_empty_string(value: Any) -> bool:
-    return isinstance(value, str) and value != ""
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_person_identifiers(ids: Any, where: str, allowed: tuple[str, ...]) -> tuple[str, str] | None:
-    names = ", ".join(allowed[:-1]) + " or " + allowed[-1]
-    if not isinstance(ids, dict):
-        return where, f"must contain one of {names}"
-    present = [k for k in allowed if k in ids]
-    unknown = sorted(k for k in ids if k not in allowed)
-    if unknown:
-        return where, f"unexpected key {unknown[0]!r}; must contain exactly one of {names}"
-    if not present:
-        return where, f"must contain one of {names}"
-    if len(present) > 1:
-        return where, f"must contain exactly one of {names} (got {', '.join(present)})"
-    key = present[0]
-    value = ids[key]
-    if not _non_empty_string(value):
-        return f"{where}.{key}", "must be a non-empty string"
-    if key == "id" and _nbytes(value) > MAX_CUSTOMER_ID_BYTES:
-        return f"{where}.id", f"must be at most {MAX_CUSTOMER_ID_BYTES} bytes"
-    return None
-
-
-def _check_object_identifiers(ids: Any, where: str) -> tuple[str, str] | None:
-    if not isinstance(ids, dict) or "object_id" not in ids or "object_type_id" not in ids:
-        return where, "must contain object_id and object_type_id"
-    unknown = sorted(k for k in ids if k not in ("object_id", "object_type_id"))
-    if unknown:
-        return where, f"unexpected key {unknown[0]!r}; must contain only object_id and object_type_id"
-    for key in ("object_id", "object_type_id"):
-        if not _non_empty_string(ids[key]):
-            return f"{where}.{key}", "must be a non-empty string"
-    return None
-
-
-def _check_attributes(attributes: Any, action: str, where: str = "attributes") -> tuple[str, str] | None:
-    if not isinstance(attributes, dict):
-        return where, "must be an object"
-    if len(attributes) > MAX_ATTRIBUTES:
-        return where, f"must have at most {MAX_ATTRIBUTES} attributes (got {len(attributes)})"
-    for key, value in attributes.items():
-        if _nbytes(key) > MAX_ATTRIBUTE_NAME_BYTES:
-            return where, f"attribute name longer than {MAX_ATTRIBUTE_NAME_BYTES} bytes ({key[:40]!r}…)"
-        if action in IDENTIFY_ACTIONS and isinstance(value, str):
-            size = _nbytes(value)
-            if size > MAX_ATTRIBUTE_VALUE_BYTES:
-                return f"{where}.{key}", f"value must be at most {MAX_ATTRIBUTE_VALUE_BYTES} bytes (got {size})"
-    if action in EVENT_ACTIONS:
-        size = len(_compact(attributes))
-        if size > MAX_EVENT_DATA_BYTES:
-            return where, f"must be at most {MAX_EVENT_DATA_BYTES} bytes (got {size})"
-    return None
-
-
-def _check_name(name: Any, limit: bool) -> tuple[str, str] | None:
-    """Names must be non-empty; the 100-byte limit is documented for event names only (a page's name is its
-    URL, which is routinely longer)."""
-    if not _non_empty_string(name) or not name.strip():
-        return "name", "must be a non-empty string"
-    if limit and _nbytes(name) > MAX_NAME_BYTES:
-        return "name", f"must be at most {MAX_NAME_BYTES} bytes (got {_nbytes(name)})"
-    return None
-
-
-def validate_entity(entity: Any, *, strict_timestamps: bool = False) -> tuple[str, str] | None:
-    """Check one v2 entity against the Track API's rules; return ``(field, reason)`` for the first problem.
-
-    Only rules that Customer.io documents (or that follow from the entity shapes in actions-mapping.md §7) are
-    enforced, so a rejection here means the real API would reject the request too. ``strict_timestamps=False``
-    accepts non-integer timestamps, as Customer.io's backend does (it replaces them with now()).
-    """
-    if not isinstance(entity, dict):
-        return "item", "must be a JSON object"
-    etype = entity.get("type")
-    if etype not in ("person", "object"):
-        return "type", "must be one of person, object"
-    action = entity.get("action")
-    allowed = PERSON_ACTIONS if etype == "person" else OBJECT_ACTIONS
-    if action not in allowed:
-        return "action", f"must be one of {', '.join(sorted(allowed))} for type {etype}"
-    if action == "merge":
-        for side in ("primary", "secondary"):
-            problem = _check_person_identifiers(entity.get(side), side, MERGE_IDENTIFIERS)
-            if problem:
-                return problem
-    elif "identifiers" not in entity:
-        if etype == "person":
-            return "identifiers", "must contain one of id, email, cio_id or anonymous_id"
-        return "identifiers", "must contain object_id and object_type_id"
-    elif etype == "person":
-        problem = _check_person_identifiers(entity["identifiers"], "identifiers", PERSON_IDENTIFIERS)
-        if problem:
-            return problem
-    else:
-        problem = _check_object_identifiers(entity["identifiers"], "identifiers")
-        if problem:
-            return problem
-    if action in NAMED_ACTIONS or ("name" in entity and action in EVENT_ACTIONS):
-        problem = _check_name(entity.get("name"), action == "event")
-        if problem:
-            return problem
-    if "attributes" in entity:
-        problem = _check_attributes(entity["attributes"], action)
-        if problem:
-            return problem
-    if "timestamp" in entity and strict_timestamps and not _is_int(entity["timestamp"]):
-        return "timestamp", "must be an integer (unix seconds)"
-    if "id" in entity and not _non_empty_string(entity["id"]):
-        return "id", "must be a non-empty string"
-    if action in ("add_device", "delete_device"):
-        device = entity.get("device")
-        if not isinstance(device, dict):
-            return "device", "must be an object"
-        if not _non_empty_string(device.get("token")):
-            return "device.token", "must be a non-empty string"
-        if "attributes" in device and not isinstance(device["attributes"], dict):
-            return "device.attributes", "must be an object"
-    if "cio_relationships" in entity:
-        relationships = entity["cio_relationships"]
-        if not isinstance(relationships, list):
-            return "cio_relationships", "must be an array"
-        for i, relationship in enumerate(relationships):
-            if not isinstance(relationship, dict) or not isinstance(relationship.get("identifiers"), dict):
-                return f"cio_relationships[{i}].identifiers", "must be an object"
-    return None
-
-
-def _validate_v1_event(body: Any, *, strict_timestamps: bool) -> tuple[str, str] | None:
-    if not isinstance(body, dict):
-        return "body", "must be a JSON object"
-    problem = _check_name(body.get("name"), True)
-    if problem:
-        return problem
-    if "data" in body:
-        if not isinstance(body["data"], dict):
-            return "data", "must be an object"
-        size = len(_compact(body["data"]))
-        if size > MAX_EVENT_DATA_BYTES:
-            return "data", f"must be at most {MAX_EVENT_DATA_BYTES} bytes (got {size})"
-    if "timestamp" in body and strict_timestamps and not _is_int(body["timestamp"]):
-        return "timestamp", "must be an integer (unix seconds)"
-    if "anonymous_id" in body and not _non_empty_string(body["anonymous_id"]):
-        return "anonymous_id", "must be a non-empty string"
-    return None
-
-
-def _validate_metrics(body: Any) -> tuple[str, str] | None:
-    if not isinstance(body, dict):
-        return "body", "must be a JSON object"
-    if not _non_empty_string(body.get("delivery_id")):
-        return "delivery_id", "must be a non-empty string"
-    if body.get("metric") not in METRICS:
-        return "metric", f"must be one of {', '.join(METRICS)}"
-    if "timestamp" in body and (
-        isinstance(body["timestamp"], bool) or not isinstance(body["timestamp"], int | float)
-    ):
-        return "timestamp", "must be a number (unix seconds)"
-    return None
-
-
-def _check_customer_id(customer_id: str) -> tuple[str, str] | None:
-    if not customer_id:
-        return "id", "must be a non-empty string"
-    if _nbytes(customer_id) > MAX_CUSTOMER_ID_BYTES:
-        return "id", f"must be at most {MAX_CUSTOMER_ID_BYTES} bytes"
-    return None
-
-
-def _validate_device(body: Any) -> tuple[str, str] | None:
-    """``PUT /api/v1/customers/{id}/devices``: ``{"device": {id, platform: ios|android, last_used?}}``."""
-    device = body.get("device") if isinstance(body, dict) else None
-    if not isinstance(device, dict):
-        return "device", "must be a JSON object"
-    if not isinstance(device.get("id"), str) or not device["id"]:
-        return "device.id", "must be a non-empty string"
-    if device.get("platform") not in ("ios", "android"):
-        return "device.platform", "must be one of ios, android"
-    last_used = device.get("last_used")
-    if last_used is not None and (isinstance(last_used, bool) or not isinstance(last_used, (int, float))):
-        return "device.last_used", "must be a unix timestamp"
-    return None
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Routing
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _route(api_path: str) -> tuple[str, str, str | None] | None:
-    """Map an API path to ``(method, endpoint, customer id)``; None for paths Customer.io does not have."""
-    fixed = {
-        ENTITY_PATH: ("POST", "entity"),
-        BATCH_PATH: ("POST", "batch"),
-        METRICS_PATH: ("POST", "metrics"),
-        "/api/v1/events": ("POST", "anonymous_event"),
-        "/auth": ("GET", "auth"),
-    }
-    if api_path in fixed:
-        method, endpoint = fixed[api_path]
-        return method, endpoint, None
-    prefix = "/api/v1/customers/"
-    if api_path.startswith(prefix):
-        rest = api_path[len(prefix):]
-        if rest and "/" not in rest:
-            return "PUT|DELETE", "customer", urllib.parse.unquote(rest)
-        head, _, tail = rest.partition("/")
-        if head and tail == "events":
-            return "POST", "customer_event", urllib.parse.unquote(head)
-        if head and tail == "devices":
-            return "PUT", "device", urllib.parse.unquote(head)
-        token = tail.removeprefix("devices/")
-        if head and token != tail and token and "/" not in token:
-            return "DELETE", "device_delete", urllib.parse.unquote(head)
-    return None
 
 
 def _split_api_path(path: str) -> tuple[str, bool] | None:
@@ -634,8 +378,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         split = urllib.parse.urlsplit(self.path)
         path = split.path or "/"
+        self._public = _split_api_path(path) is not None
         try:
-            if self.command == "OPTIONS":
+            if path.startswith(CONTROL_PREFIX) and not self._origin_allowed():
+                # Recorded traffic and fault switches are for this site's own pages (and named tools) only.
+                self._drain_body()
+                self._send_json(403, error_body("cross-origin requests to /__sink/ are refused "
+                                                "(start the sink with --allow-origin ORIGIN to permit one)"))
+            elif self.command == "OPTIONS":
                 # Preflights are answered for any path and never recorded: they are the browser's, not the client's.
                 self._drain_body()
                 self._send(204, b"")
@@ -647,22 +397,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._static(path, split.query)
             else:
                 self._drain_body()
-                self._send_json(405, _error_body("method not allowed"))
+                self._send_json(405, error_body("method not allowed"))
         except _BodyError as exc:
-            self._send_json(exc.status, _error_body(exc.message))
+            self._send_json(exc.status, error_body(exc.message))
 
     # ---- responses ----------------------------------------------------------------------------------------
 
-    def _cors_headers(self) -> dict[str, str]:
+    def _origin_allowed(self) -> bool:
+        """No Origin (same-origin GET, curl), this server's own origin, or one named with --allow-origin.
+
+        A browser's ``Sec-Fetch-Site: same-origin`` (a header pages cannot set) also counts, so the controls keep
+        working behind a same-origin pass-through such as the relay demo, where Host names the private port.
+        """
         origin = self.headers.get("Origin")
+        if origin is None or self.headers.get("Sec-Fetch-Site") == "same-origin":
+            return True
+        host = self.headers.get("Host")
+        return (host is not None and origin == f"http://{host}") or origin in self.sink.allow_origins
+
+    def _cors_headers(self) -> dict[str, str]:
+        """The Track API is public (any site may call it, without cookies): ``*``, never an echoed Origin.
+        Everything else (recorded traffic, controls, files) is readable cross-origin only by allowed origins."""
+        origin = self.headers.get("Origin")
+        if getattr(self, "_public", False):
+            allow = "*"
+        elif origin is not None and origin in self.sink.allow_origins:
+            allow = origin
+        else:
+            return {}
         headers = {
-            "Access-Control-Allow-Origin": origin or "*",
+            "Access-Control-Allow-Origin": allow,
             "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
             "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
             "Access-Control-Max-Age": "600",
             "Access-Control-Expose-Headers": "Retry-After",
         }
-        if origin:
+        if allow != "*":
             headers["Vary"] = "Origin"
         return headers
 
@@ -689,7 +459,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         merged = {"Content-Type": "application/json", "Cache-Control": "no-store"}
         merged.update(headers or {})
-        self._send(status, _compact(payload), merged)
+        self._send(status, compact_json(payload), merged)
 
     # ---- request bodies -----------------------------------------------------------------------------------
 
@@ -723,8 +493,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send_json(200, [r.to_json() for r in sink.requests])
         elif self.command == "GET" and name == "entities":
             self._send_json(200, sink.entities())
+        elif self.command == "GET" and name == "faults":
+            self._send_json(200, sink.faults())
         elif self.command == "POST" and name == "reset":
             sink.reset()
+            self._send_json(200, {})
+        elif self.command == "POST" and name == "clear-faults":
+            sink.reset_failures()
             self._send_json(200, {})
         elif self.command == "POST" and name in ("fail", "delay"):
             try:
@@ -742,11 +517,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     sink.set_delay(float(spec.get("ms", 0)))
             except (ValueError, KeyError, TypeError) as exc:
-                self._send_json(400, _error_body(f"invalid control request: {exc}"))
+                self._send_json(400, error_body(f"invalid control request: {exc}"))
                 return
             self._send_json(200, {})
         else:
-            self._send_json(404, _error_body("not found"))
+            self._send_json(404, error_body("not found"))
 
     # ---- Track API ----------------------------------------------------------------------------------------
 
@@ -755,13 +530,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         arrived = time.monotonic()
         headers = {k.lower(): v for k, v in self.headers.items()}
         raw = self._read_body()
+        credentials, shown = sink._credentials(headers)
         failure = sink._take_failure(path, api_path)
         if failure is not None:
             body_bytes, answer = _scripted_body(failure.body)
             record = Recorded(
-                method=self.command, path=path, headers=headers, body=_try_json(raw), raw=raw,
+                method=self.command, path=path, headers=shown, body=_try_json(raw), raw=raw,
                 status=failure.status, time=arrived, api_path=api_path, proxied=proxied,
-                response=answer if failure.status else None,
+                response=answer if failure.status else None, credentials=credentials,
             )
             sink._record(record)
             sink._pause()
@@ -774,14 +550,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(failure.status, body_bytes, hdrs)
             return
         try:
-            verdict = sink._evaluate(self.command, api_path, headers, raw, proxied)
+            verdict = evaluate(
+                self.command, api_path, headers, raw,
+                credentials=None if proxied else (sink.site_id, sink.api_key),
+                strict_timestamps=sink.strict_timestamps, reject=sink._rejection,
+            )
         except Exception as exc:  # a bug here (or in a test predicate) must show up as a failing answer
             self.server.handle_error(self.request, self.client_address)
-            verdict = _Verdict(500, _error_body(f"sink error: {exc!r}"))
+            verdict = Verdict(500, error_body(f"sink error: {exc!r}"))
         record = Recorded(
-            method=self.command, path=path, headers=headers, body=_try_json(raw), raw=raw,
+            method=self.command, path=path, headers=shown, body=_try_json(raw), raw=raw,
             status=verdict.status, time=arrived, api_path=api_path, proxied=proxied,
-            response=verdict.body, accepted=verdict.accepted,
+            response=verdict.body, accepted=verdict.accepted, credentials=credentials,
         )
         # Record before answering: once the client sees 200, the entities are already visible to tests.
         sink._record(record)
@@ -883,17 +663,13 @@ def _try_json(raw: bytes) -> Any:
 
 def _scripted_body(body: Any) -> tuple[bytes, Any]:
     if body is None:
-        payload = _error_body("scripted failure")
-        return _compact(payload), payload
+        payload = error_body("scripted failure")
+        return compact_json(payload), payload
     if isinstance(body, bytes):
         return body, _try_json(body)
     if isinstance(body, str):
         return body.encode("utf-8"), _try_json(body.encode("utf-8"))
-    return _compact(body), body
-
-
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"invalid JSON constant {token}")
+    return compact_json(body), body
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -921,6 +697,7 @@ class Sink:
         strict_timestamps: bool = False,
         share_file_cache: bool = False,
         verbose: bool = False,
+        allow_origins: Iterable[str] = (),
     ) -> None:
         self.root: Path | None = Path(root) if root is not None else None
         self.site_id = site_id
@@ -931,6 +708,8 @@ class Sink:
         self.csp: dict[str, str] = dict(csp or {})
         self.strict_timestamps = strict_timestamps
         self.verbose = verbose
+        #: Origins (besides the sink's own) that may read ``/__sink/*`` and the static files cross-origin.
+        self.allow_origins: frozenset[str] = frozenset(o.rstrip("/") for o in allow_origins)
 
         self._cond = threading.Condition(threading.RLock())
         self._requests: list[Recorded] = []
@@ -1095,6 +874,15 @@ class Sink:
         with self._cond:
             self._predicates.append(predicate)
 
+    def faults(self) -> dict[str, Any]:
+        """The scripted behaviour still to come, for ``GET /__sink/faults`` (the demo shows it)."""
+        with self._cond:
+            return {
+                "failures": [{"status": f.status, "remaining": f.remaining, "path": f.path} for f in self._failures],
+                "delay_ms": round(self._delay_s * 1000),
+                "rules": len(self._predicates),
+            }
+
     def reset_failures(self) -> None:
         """Drop scripted failures, delay and predicates, keeping the recorded traffic."""
         with self._cond:
@@ -1145,17 +933,14 @@ class Sink:
                     self._seen_ids.add(ident)
             self._cond.notify_all()
 
-    def _authorized(self, headers: Mapping[str, str]) -> bool:
-        value = headers.get("authorization", "")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != "basic" or not token:
-            return False
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        expected = f"{self.site_id}:{self.api_key}".encode()
-        return hmac.compare_digest(decoded, expected)
+
+    def _credentials(self, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+        """What the request's credentials prove, and its headers with the ``Authorization`` value masked."""
+        value = headers.get("authorization")
+        if value is None:
+            return "none", dict(headers)
+        verdict = "valid" if authorized(headers, self.site_id, self.api_key) else "wrong"
+        return verdict, {**headers, "authorization": mask_authorization(value)}
 
     def _rejection(self, entity: Any) -> str | None:
         with self._cond:
@@ -1165,102 +950,6 @@ class Sink:
             if reason:
                 return str(reason)
         return None
-
-    def _evaluate(self, method: str, api_path: str, headers: Mapping[str, str], raw: bytes, proxied: bool) -> _Verdict:
-        """Customer.io's answer to one request (route, auth, content type, size, validation), as data."""
-        route = _route(api_path)
-        if route is None:
-            return _Verdict(404, _error_body("not found"))
-        allowed, endpoint, customer_id = route
-        if not proxied and not self._authorized(headers):
-            return _Verdict(401, _error_body("Unauthorized request"))
-        if method not in allowed.split("|"):
-            return _Verdict(405, _error_body("method not allowed"), headers={"Allow": allowed.replace("|", ", ")})
-        if endpoint == "auth":
-            return _Verdict(200, {})
-        if endpoint == "device_delete" or (endpoint == "customer" and method == "DELETE"):
-            problem = _check_customer_id(customer_id or "")
-            return _Verdict(400, _error_body(f"{problem[0]}: {problem[1]}")) if problem else _Verdict(200, {})
-
-        if raw or endpoint != "customer":
-            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype != "application/json":
-                return _Verdict(400, _error_body("content-type must be application/json"))
-        limit = MAX_BATCH_BYTES if endpoint == "batch" else MAX_ITEM_BYTES
-        if endpoint in ("entity", "batch") and len(raw) > limit:
-            return _Verdict(400, _error_body(f"request body exceeds {limit // 1024}KB limit"))
-        if not raw and endpoint == "customer":
-            body: Any = {}
-        else:
-            try:
-                body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-            except (UnicodeDecodeError, ValueError):
-                return _Verdict(400, _error_body("request body is not valid JSON"))
-
-        if endpoint == "entity":
-            problem = validate_entity(body, strict_timestamps=self.strict_timestamps)
-            if problem is None:
-                reason = self._rejection(body)
-                problem = ("item", reason) if reason else None
-            if problem:
-                return _Verdict(400, _error_body(f"{problem[0]}: {problem[1]}"))
-            return _Verdict(200, {}, accepted=[body])
-        if endpoint == "batch":
-            return self._evaluate_batch(body)
-        if endpoint == "metrics":
-            problem = _validate_metrics(body)
-        elif endpoint == "device":
-            problem = _check_customer_id(customer_id or "") or _validate_device(body)
-        elif endpoint == "customer":
-            problem = _check_customer_id(customer_id or "")
-            if problem is None:
-                if not isinstance(body, dict):
-                    problem = ("body", "must be a JSON object")
-                else:
-                    problem = _check_attributes(body, "identify", where="body")
-        else:  # customer_event, anonymous_event
-            problem = None if customer_id is None else _check_customer_id(customer_id)
-            problem = problem or _validate_v1_event(body, strict_timestamps=self.strict_timestamps)
-        if problem is None:
-            reason = self._rejection(body)
-            problem = ("item", reason) if reason else None
-        if problem:
-            return _Verdict(400, _error_body(f"{problem[0]}: {problem[1]}"))
-        return _Verdict(200, {}, accepted=[body])
-
-    def _evaluate_batch(self, body: Any) -> _Verdict:
-        """All-or-nothing: one invalid item rejects the whole batch, and every invalid item is listed."""
-        if not isinstance(body, dict):
-            return _Verdict(400, _error_body("body: must be a JSON object"))
-        items = body.get("batch")
-        if not isinstance(items, list):
-            return _Verdict(400, _error_body("batch: must be an array of entities"))
-        if not items:
-            return _Verdict(400, _error_body("batch: must not be empty"))
-        errors: list[dict[str, Any]] = []
-        for index, item in enumerate(items):
-            size = len(_compact(item))
-            if size > MAX_ITEM_BYTES:
-                problem: tuple[str, str] | None = ("item", f"exceeds {MAX_ITEM_BYTES // 1024}KB limit ({size} bytes)")
-            else:
-                problem = validate_entity(item, strict_timestamps=self.strict_timestamps)
-            if problem is None:
-                reason = self._rejection(item)
-                problem = ("item", reason) if reason else None
-            if problem:
-                field_name, reason = problem
-                errors.append({
-                    "batch_index": index, "field": field_name, "reason": reason,
-                    "message": f"{field_name}: {reason}",
-                })
-        if errors:
-            first = errors[0]
-            return _Verdict(400, {
-                "meta": {"error": f"batch item {first['batch_index']}: {first['message']}"},
-                "errors": errors,
-            })
-        return _Verdict(200, {}, accepted=list(items))
-
 
 def _entity_id(entity: Any) -> str | None:
     if isinstance(entity, dict):
@@ -1284,11 +973,36 @@ def _pairs(values: list[str] | None, what: str) -> Iterator[tuple[str, str]]:
         yield name, rest
 
 
+HELP_EPILOG = """\
+Track API (what Customer.io answers, same rules and error texts: cio_browser.trackapi):
+  POST /api/v2/entity, /api/v2/batch, /api/v1/metrics, /api/v1/events, /api/v1/customers/{id}/events,
+  PUT|DELETE /api/v1/customers/{id}, GET /auth
+  credentials: Authorization: Basic base64(SITE_ID:API_KEY), by default demo-site:demo-key
+  (--site-id/--api-key); wrong or missing -> 401 {"meta":{"error":"Unauthorized request"}}.
+  /cio-proxy/<path>: the same API behind an emulated first-party proxy; needs no Authorization.
+  Any origin may call the Track API (Access-Control-Allow-Origin: *, no cookies).
+
+Inspection and fault controls (same origin only, or --allow-origin; never recorded as traffic):
+  GET  /__sink/requests      every Track API request: method, path, headers (Authorization masked, plus
+                             "credentials": valid|wrong|none), body, status, response, accepted count
+  GET  /__sink/entities      every accepted entity/body, in arrival order
+  GET  /__sink/faults        scripted failures still queued and the current delay
+  POST /__sink/fail          {"status": 503, "count": 1, "headers": {"Retry-After": "2"}, "body": ..., "path":
+                             "/api/v2/batch"}: the next COUNT requests get STATUS (0 = drop the connection)
+  POST /__sink/delay         {"ms": 3000}: answer every request that much later (0 turns it off)
+  POST /__sink/clear-faults  drop queued failures and the delay, keep the recorded traffic
+  POST /__sink/reset         forget traffic and every scripted fault
+
+Everything else is a static file under --root (gzip when the browser accepts it).
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m cio_browser.sink``: serve the built site and a fake Track API until interrupted."""
     parser = argparse.ArgumentParser(
         prog="python -m cio_browser.sink",
         description="Serve the built site and a local Customer.io Track API (for the demo and browser tests).",
+        epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--root", default="dist", help="directory to serve (default: dist)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -1301,13 +1015,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra response header on every answer (repeatable)")
     parser.add_argument("--lenient-timestamps", action="store_true",
                         help="accept non-integer timestamps (Customer.io replaces them with now())")
+    parser.add_argument("--allow-origin", action="append", metavar="ORIGIN", default=[],
+                        help="let ORIGIN (e.g. http://localhost:3000) read /__sink/* and the files cross-origin "
+                             "(repeatable; the Track API answers any origin with '*')")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
     sink = Sink(
         root=args.root, site_id=args.site_id, api_key=args.api_key, host=args.host, port=args.port,
         extra_headers=dict(_pairs(args.header, "header")), csp=dict(_pairs(args.csp, "csp")),
-        strict_timestamps=not args.lenient_timestamps, verbose=args.verbose,
+        strict_timestamps=not args.lenient_timestamps, verbose=args.verbose, allow_origins=args.allow_origin,
     )
     if sink.root is not None and not sink.root.is_dir():
         print(f"warning: root {str(sink.root)!r} is not a directory; static files will 404", file=sys.stderr)

@@ -43,6 +43,9 @@ class FakeArchive:
     async def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.data if k.startswith(prefix))
 
+    async def remove(self, key: str) -> bool:
+        return self.data.pop(key, None) is not None
+
 
 class FakePorts:
     def __init__(self, storage: MemoryStorage | None = None, now: float = T0, archive: FakeArchive | None = None):

@@ -11,6 +11,6 @@ fi
 "$PY" -m pip install -q --disable-pip-version-check -e ".[test]"
 "$PY" build.py --quiet
 "$PY" -m ruff check .
-# unit tests first: fast feedback, and no browser session around while they run
-[ $# -eq 0 ] && set -- tests/unit tests/browser
+# unit and relay (real HTTP, no browser) tests first: fast feedback, and no browser session around while they run
+[ $# -eq 0 ] && set -- tests/unit tests/relay tests/browser
 "$PY" -m pytest -q -p no:cacheprovider "$@"

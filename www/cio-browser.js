@@ -46,6 +46,13 @@
   var handoff = null;
   var readyResolve;
   var ready = new Promise(function (r) { readyResolve = r; });
+  // settings.relay ("/cio" or a URL): the site runs cio_browser.relay there. Python sends every request through
+  // it (no key in the page), and events Python has not mapped go to <relay>/events as stored (see sendRaw).
+  var relayURL = null;
+  if (typeof settings.relay === 'string' && settings.relay) {
+    try { relayURL = new URL(settings.relay, location.href).href.replace(/\/+$/, ''); } catch (e) { /* Python reports it */ }
+  }
+  var relayOnly = null;        // why Python cannot run on this page; then every event goes through the relay
 
   // Python's layout.namespace(): the first site key present, surrounding spaces stripped (Python finds events a
   // page stored under any other spelling of the namespace and reports or delivers them).
@@ -110,7 +117,8 @@
       var key = newKey();
       try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); storageFull(e); }
       pending.push(key);
-      if (booted && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
+      if (relayOnly) relaySoon();
+      else if (booted && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
     } catch (err) {
       console.error('Customer.io: could not keep a ' + (ctx && ctx.event && ctx.event.type) + ' event: ' + err.message);
     }
@@ -125,6 +133,115 @@
     batch.forEach(function (b) { memory.delete(b[0]); });
     try { engine.accept(batch); } catch (err) { console.error('Customer.io: ' + err.message); }
   }
+
+  // ---- raw events through the relay ----------------------------------------------------------------------
+  // Events Python has not mapped (still in the stored queue) go to <relay>/events exactly as stored; the relay
+  // maps them with the same Python mapping. They stay stored until a later page confirms them: delivery stays
+  // at-least-once and a repeat carries the same entity id (the messageId). This path is separate from the one
+  // that sends bodies Python already mapped.
+  var RAW_BUDGET = 60 * 1024;  // = cio_browser.constants.KEEPALIVE_BYTES_BUDGET (pinned by tests/unit/test_relay_page.py)
+  var relayBusy = new Set();   // keys in a request now
+  var relayRefused = new Set(); // keys the relay refused for good (kept for a page where Python can set them aside)
+  var relayTimer = null;
+  var relayBackoff = 0;
+
+  function storedEventKeys() {
+    var keys = [];
+    try { keys = Object.keys(localStorage).filter(function (k) { return k.indexOf(ns + LAYOUT.inbox) === 0; }); } catch (e) { /* no storage */ }
+    memory.forEach(function (v, k) { if (keys.indexOf(k) < 0) keys.push(k); });
+    return keys.sort();
+  }
+
+  function storedText(key) {
+    if (memory.has(key)) return memory.get(key);
+    try { return localStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  // POST stored events to <relay>/events in requests within the keepalive budget (so they survive the page).
+  // confirm: read the answer and remove what the relay delivered (only a page that stays can read it).
+  function sendRaw(keys, confirm) {
+    var budget = RAW_BUDGET;
+    var chunk = [], texts = [], size = 2;
+    function go() {
+      if (!chunk.length) return;
+      var body = '[' + texts.join(',') + ']';
+      var sent = chunk;
+      budget -= size;
+      chunk = []; texts = []; size = 2;
+      sent.forEach(function (k) { relayBusy.add(k); });
+      var request;
+      try {
+        request = fetch(relayURL + '/events', { method: 'POST', body: body, keepalive: true, credentials: 'omit',
+          headers: { 'content-type': 'application/json' } });
+      } catch (err) {
+        // fetch refused synchronously (keepalive quota): a beacon still leaves with the page
+        var beacon = navigator.sendBeacon && navigator.sendBeacon(relayURL + '/events', new Blob([body], { type: 'text/plain' }));
+        request = Promise.reject(new Error(beacon ? 'sent as a beacon' : err.message));
+      }
+      request.then(function (r) { return r.json().then(function (answer) { return [r, answer]; }); }).then(function (ra) {
+        sent.forEach(function (k) { relayBusy.delete(k); });
+        var results = (ra[1] && ra[1].results) || [];
+        var retry = !ra[0].ok;
+        sent.forEach(function (key, i) {
+          var res = results[i] || {};
+          (res.errors || []).forEach(function (e) {
+            if (!relayRefused.has(key)) console.error('Customer.io: ' + e.message + ' (sent through the relay; the event is kept)');
+          });
+          if ((res.status === 'delivered' || res.status === 'ignored') && !(res.errors || []).length) {
+            if (confirm) { memory.delete(key); try { localStorage.removeItem(key); } catch (e) { /* gone with storage */ } }
+          } else if (res.status === 'invalid' || res.status === 'rejected') {
+            if (res.status === 'rejected' && res.upstream && !relayRefused.has(key)) {
+              console.error('Customer.io: Customer.io refused an event sent through the relay: ' + res.upstream.error);
+            }
+            relayRefused.add(key);
+          } else { retry = true; }
+        });
+        if (relayOnly) {
+          relayBackoff = retry ? Math.min((relayBackoff || 2500) * 2, 300000) : 0;
+          if (retry) relayLater();
+          else if (storedEventKeys().some(function (k) { return !relayBusy.has(k) && !relayRefused.has(k); })) relaySoon();
+        }
+      }).catch(function () {
+        sent.forEach(function (k) { relayBusy.delete(k); });
+        if (relayOnly) { relayBackoff = Math.min((relayBackoff || 2500) * 2, 300000); relayLater(); }
+      });
+    }
+    for (var i = 0; i < keys.length; i++) {
+      var key = keys[i];
+      var text = storedText(key);
+      if (text == null || relayBusy.has(key) || relayRefused.has(key)) continue;
+      var n = new Blob([text]).size + 1;
+      if (size + n > budget) { go(); if (size + n > budget) break; }
+      chunk.push(key); texts.push(text); size += n;
+    }
+    go();
+  }
+
+  function relaySoon() { if (!relayTimer) relayTimer = setTimeout(relayNow, 0); }
+  function relayLater() { clearTimeout(relayTimer); relayTimer = setTimeout(relayNow, relayBackoff); }
+  function relayNow() {
+    relayTimer = null;
+    if (relayOnly && !optedOut()) { pending = []; sendRaw(storedEventKeys(), true); }
+  }
+
+  // Python cannot run on this page: with a relay, every stored and every new event goes through it.
+  function pythonUnavailable(why) {
+    if (!relayURL || relayOnly) return false;
+    relayOnly = why;
+    api.bootMode = 'relay';
+    console.warn('Customer.io: Python cannot run on this page (' + why + '); events go through the relay at ' + relayURL + '.');
+    window.addEventListener('online', relaySoon);
+    relaySoon();
+    return true;
+  }
+
+  // pagehide before Python is ready: hand the unmapped events to the relay (the mapped ones are Python's job).
+  function sendUnmappedOnLeave() {
+    if (!relayURL || optedOut()) return;
+    if (booted && !relayOnly) return;
+    sendRaw(storedEventKeys(), false);
+  }
+  window.addEventListener('pagehide', sendUnmappedOnLeave);
 
   var plugin = {
     name: 'Customer.io', type: 'destination', version: VERSION,
@@ -161,13 +278,26 @@
     use(dest, performance.now() - t0, r.mode);
   }
 
-  // Requests leave from a worker (www/cio-fetch.mjs says why); Python falls back to fetch() if this throws.
+  // Requests leave from a worker (www/cio-fetch.mjs says why). If the worker cannot start (CSP, a missing
+  // file), requests fall back to this page's own fetch: noisier on failure, but nothing stalls.
   function fetchFromWorker() {
-    var w = new Worker(new URL('cio-fetch.mjs', base), { type: 'module' });
     var calls = new Map();
     var next = 0;
+    var w = null;
+    function direct(url, init) {
+      return fetch(url, init).then(function (r) {
+        return r.text().then(function (t) { return { status: r.status, retryAfter: r.headers.get('retry-after'), text: t }; });
+      }, function (err) { return { error: String((err && err.message) || err) }; });
+    }
+    try { w = new Worker(new URL('cio-fetch.mjs', base), { type: 'module' }); } catch (e) { return direct; }
     w.onmessage = function (e) { var done = calls.get(e.data.id); calls.delete(e.data.id); done(e.data); };
+    w.onerror = function () {
+      w = null;   // answer what was in flight as a network error: the engine retries it, through direct()
+      calls.forEach(function (done) { done({ error: 'request worker failed' }); });
+      calls.clear();
+    };
     return function (url, init) {
+      if (!w) return direct(url, init);
       return new Promise(function (resolve) { var id = next++; calls.set(id, resolve); w.postMessage({ id: id, url: url, init: init }); });
     };
   }
@@ -176,7 +306,7 @@
   function use(dest, bootMs, mode) {
     engine = {
       accept: function (batch) { dest.accept(batch); },
-      call: function (method) { return Promise.resolve(dest[method]()).then(String); }
+      call: function (method, args) { return Promise.resolve(dest[method].apply(dest, args || [])).then(String); }
     };
     started(bootMs, mode);
   }
@@ -232,7 +362,7 @@
         m.ops.forEach(function (op) {
           try {
             if (op[0] === 'set') localStorage.setItem(op[1], op[2]); else localStorage.removeItem(op[1]);
-          } catch (err) { /* quota: the worker still holds the record */ }
+          } catch (err) { storageFull(err); /* the worker still holds the record in memory */ }
         });
       } else if (m.type === 'reply') {
         var c = calls.get(m.id);
@@ -244,7 +374,14 @@
         api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, started
         started(performance.now() - t0, 'worker-' + m.bootMode);
       } else if (m.type === 'failed') {
-        console.error('Customer.io: the Python worker failed to start (' + m.message + '); events stay stored.');
+        if (!pythonUnavailable('the worker failed to start: ' + m.message)) {
+          console.error('Customer.io: the Python worker failed to start (' + m.message + '); events stay stored.');
+        }
+      }
+    };
+    worker.onerror = function (e) {
+      if (!booted && !pythonUnavailable('the worker could not load' + (e && e.message ? ': ' + e.message : ''))) {
+        console.error('Customer.io: the Python worker could not load; events stay stored.');
       }
     };
     window.addEventListener('storage', function (e) {
@@ -255,11 +392,11 @@
     window.addEventListener('pagehide', sendMappedOnLeave);
     engine = {
       accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
-      call: function (method) {
+      call: function (method, args) {
         return new Promise(function (resolve, reject) {
           var id = nextId++;
           calls.set(id, { resolve: resolve, reject: reject });
-          worker.postMessage({ type: 'call', id: id, method: method });
+          worker.postMessage({ type: 'call', id: id, method: method, args: args || [] });
         });
       }
     };
@@ -268,7 +405,10 @@
 
   var api = {
     version: VERSION, plugin: plugin, ready: ready, settings: settings,
-    flush: function () { return ready.then(function () { return engine.call('flush'); }); },
+    flush: function () {
+      if (relayOnly) { relayNow(); return Promise.resolve(null); }
+      return ready.then(function () { return engine.call('flush'); });
+    },
     stats: function () {
       if (!booted) return Promise.resolve({ booting: true, pending: pending.length });
       return engine.call('stats_json').then(JSON.parse);
@@ -280,6 +420,17 @@
       Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + LAYOUT.inbox) === 0) localStorage.removeItem(k); });
       return booted ? engine.call('clear') : Promise.resolve();
     },
+    // Tools (the Event Tester, a site's own debugging). Python answers; nothing here is sent anywhere.
+    // preview(event[, settings]): which subscriptions match (and why the others do not), payloads, requests.
+    preview: function (event, withSettings) {
+      return tool('preview_json', [serialize(event), withSettings ? JSON.stringify(withSettings) : '']);
+    },
+    // checkSettings(settings): every problem, as start-up reports them.
+    checkSettings: function (candidate) { return tool('check_settings_json', [JSON.stringify(candidate)]); },
+    // requests(since): what this destination sent (key masked) and each answer.
+    requests: function (since) { return tool('requests_json', [String(since || 0)]); },
+    // resend([id, ...]): set-aside records (their id) go back into the queue, mapped with the running settings.
+    resend: function (ids) { return tool('resend_json', [JSON.stringify(ids)]); },
     // data-boot="external": Python already runs on this page (PyScript's cio_browser.install()); it calls this
     // with its destination, so the plugin, storage and opt-out above are the only implementation of them.
     attach: function (dest) {
@@ -289,6 +440,10 @@
     optIn: function () { try { localStorage.removeItem(ns + LAYOUT.optout); } catch (e) { /* ignore */ } settings.enabled = true; }
   };
   window.cioBrowser = api;
+
+  function tool(method, args) {
+    return ready.then(function () { return engine.call(method, args); }).then(JSON.parse);
+  }
 
   // Register with analytics.js 2.0: the snippet stub queues `register` until the library loads; a loaded
   // instance registers at once. Sites that build analytics with `AnalyticsBrowser.load({plugins: […]})`
@@ -304,10 +459,23 @@
   }
 
   function start() {
+    var why = wasmBlocked(bootMode !== 'worker');
+    if (why && pythonUnavailable(why)) return;
     (bootMode === 'worker' ? bootWorker() : bootHere()).catch(function (err) {
+      if (pythonUnavailable('it failed to start: ' + (err && err.message))) return;
       console.error('Customer.io: the Python destination failed to start (' + (err && err.message) +
         '); events stay stored and are delivered on a later page.');
     });
+  }
+
+  // Why WebAssembly cannot run here, or null. A page CSP without 'wasm-unsafe-eval' only binds this page's own
+  // thread (a worker gets the policy of its own script), so it is probed only for the main-thread boot modes.
+  function wasmBlocked(onThisThread) {
+    if (typeof WebAssembly !== 'object' || typeof WebAssembly.Module !== 'function') return 'no WebAssembly';
+    if (!onThisThread) return null;
+    try { new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); return null; } catch (err) {
+      return 'WebAssembly is blocked (' + err.message + ')';
+    }
   }
   // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
   // "worker" starts right after `load` (the page's own resources are in by then; Python's downloads are

@@ -33,7 +33,7 @@ function handle(m) {
   if (m.type === 'events') dest.accept(m.batch);
   else if (m.type === 'mirror') dest.mirror(m.key, m.value);
   else if (m.type === 'call') {
-    Promise.resolve(dest[m.method]()).then((value) => self.postMessage({ type: 'reply', id: m.id, value: String(value) }),
+    Promise.resolve(dest[m.method](...(m.args || []))).then((value) => self.postMessage({ type: 'reply', id: m.id, value: String(value) }),
       (err) => self.postMessage({ type: 'reply', id: m.id, error: String(err && err.message) }));
   }
 }

@@ -75,6 +75,7 @@ class Archive(Protocol):
     def put(self, key: str, value: str) -> Awaitable[bool]: ...
     def get(self, key: str) -> Awaitable[str | None]: ...
     def keys(self, prefix: str) -> Awaitable[list[str]]: ...
+    def remove(self, key: str) -> Awaitable[bool]: ...
 
 
 class Ports(Protocol):
@@ -128,6 +129,23 @@ def event_label(event: Any) -> str:
     if isinstance(mid, str) and mid:
         out += f" (messageId {mid[:80]})"
     return out
+
+
+def check_stored_event(event: Any) -> tuple[str, InvalidEvent | None]:
+    """``(label, problem)`` for one event as the page stored it (parsed JSON), before any mapping.
+
+    The page stores an event it could not serialise as ``{layout.UNSERIALIZABLE: why, "event": …}``; that and
+    anything that is not an object are refused here, with the text the console shows. The relay's ``/events``
+    runs the same check, so an event refused on the server reads exactly as it would in the page.
+    """
+    if isinstance(event, dict) and layout.UNSERIALIZABLE in event:
+        problem = str(event.get(layout.UNSERIALIZABLE))
+        return event_label(event.get("event")), InvalidEvent(
+            f"the event cannot be sent as JSON: {problem}", field=problem.split(":", 1)[0], rule="json")
+    label = event_label(event)
+    if not isinstance(event, dict):
+        return label, InvalidEvent("an event must be a JSON object", rule="input")
+    return label, None
 
 
 class Engine:
@@ -211,15 +229,9 @@ class Engine:
             self._set_aside_event(key, "event", text, InvalidEvent(f"the event is not valid JSON ({exc})",
                                                                    rule="input"))
             return
-        label = event_label(event)
-        if isinstance(event, dict) and layout.UNSERIALIZABLE in event:
-            label = event_label(event.get("event"))
-            problem = str(event.get(layout.UNSERIALIZABLE))
-            self._set_aside_event(key, label, text, InvalidEvent(
-                f"the event cannot be sent as JSON: {problem}", field=problem.split(":", 1)[0], rule="json"))
-            return
-        if not isinstance(event, dict):
-            self._set_aside_event(key, label, text, InvalidEvent("an event must be a JSON object", rule="input"))
+        label, refused = check_stored_event(event)
+        if refused is not None:
+            self._set_aside_event(key, label, text, refused)
             return
         try:
             result = map_event(event, self.settings, subscriptions=self.subscriptions,
@@ -618,6 +630,24 @@ class Engine:
         return {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0, "pending": 0, "events_open": 0,
                 "stored": 0, "orphaned": {}, "set_aside": {}, "leader": False, "blocked": None, "paused_ms": 0.0,
                 "failures": 0, "retry_in_ms": 0.0}
+
+    async def take_back(self, record_id: str) -> str | None:
+        """Remove one set-aside record of this workspace (its ``id`` as :meth:`set_aside_records` lists it) and
+        return the whole event it kept, so it can be stored again and mapped with the current settings ("send
+        again" in the Event Tester). Returns None, keeping everything, when there is no such record.
+        """
+        if not record_id.startswith(self.ns + layout.ASIDE):
+            return None
+        record = next((r for r in await self.set_aside_records() if r.get("id") == record_id), None)
+        text = record.get("event") if record else None
+        if not isinstance(text, str) or not text:
+            return None
+        self.ports.storage.remove(record_id)
+        remove = getattr(getattr(self.ports, "archive", None), "remove", None)  # optional: see JsArchive
+        if remove is not None:
+            await remove(record_id)
+        self.aside = [r for r in self.aside if r.get("id") != record_id]
+        return text
 
     def stats(self) -> dict[str, Any]:
         inventory = Inventory(self.ports.storage, self.ns)

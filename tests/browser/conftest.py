@@ -159,3 +159,46 @@ def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.05) ->
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+#: The strict policy minus 'wasm-unsafe-eval': Python cannot run on the page's own thread.
+NO_WASM_CSP = STRICT_CSP.replace(" 'wasm-unsafe-eval'", "")
+
+
+@pytest.fixture
+def demo(site):
+    """The site as the README's demo command serves it: the relay at /cio, the local endpoint behind it."""
+    pytest.importorskip("starlette")
+    from cio_browser.relay.demo import DemoServer
+
+    server = DemoServer(str(site), environ={"CIO_SITE_ID": SITE_ID, "CIO_API_KEY": API_KEY, "CIO_RATE_LIMIT": "0"},
+                        site_id=SITE_ID, api_key=API_KEY, strict_timestamps=True, share_file_cache=True,
+                        csp={"/csp.html": NO_WASM_CSP})
+    # what reaches /cio on the wire (requests from the worker are not Playwright page/context events)
+    server.seen = []
+    server.missing = set()  # paths answered 404, to make Python's start fail
+    inner = server.app
+
+    async def recording(scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/cio/"):
+            server.seen.append({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]})
+        if scope["type"] == "http" and scope["path"] in server.missing:
+            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await inner(scope, receive, send)
+
+    server.app = recording
+    server.start()
+    yield server
+    server.stop()
+
+
+def open_relay_page(context: Any, demo: Any, settings: dict[str, Any], *, path: str = "/test.html",
+                    init: str = "") -> Page:
+    """A page of the demo site (``init``: script run before the page's own)."""
+    page = Page(context.new_page())
+    page.page.add_init_script(init + f"window.cioBrowserSettings = {json.dumps(settings)};")
+    page.page.set_default_timeout(BOOT_TIMEOUT_MS)
+    page.goto(demo.url + path)
+    return page

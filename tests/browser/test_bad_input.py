@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import open_page, wait_until
+from .conftest import API_KEY, open_page, open_relay_page, wait_until
 
 OTHER_DESTINATION = """() => {
   window.otherSeen = [];
@@ -44,14 +44,18 @@ def test_malformed_calls_never_break_the_page_or_other_destinations(context, sin
     assert page.stats()["pending"] == 0
 
 
-def test_event_data_is_never_rendered_as_html_in_the_demo(context, sink):
-    page = open_page(context, sink, path="/index.html", settings={})
+def test_the_demo_page_sends_through_the_relay_and_shows_markup_as_text(context, demo):
+    page = open_relay_page(context, demo, {}, path="/index.html")  # served as the demo command serves it
+    page.wait_ready()
     page.evaluate("() => analytics.track('<img src=x onerror=window.pwned=1>', {html: '<b>bold</b>'})")
     page.evaluate("() => window.cioBrowser.flush()")
-    wait_until(lambda: page.evaluate("() => document.querySelectorAll('#requests li').length") > 0, timeout=20)
-    assert page.evaluate("() => document.querySelectorAll('#requests img, #requests b').length") == 0
+    wait_until(lambda: len(demo.seen) > 0, timeout=30)
+    wait_until(lambda: "<img src=x" in page.evaluate("() => document.getElementById('calls').textContent"),
+               timeout=30)
+    assert page.evaluate("() => document.querySelectorAll('main img, main b').length") == 0
     assert page.evaluate("() => window.pwned === undefined")
-    assert "&lt;img src=x" in page.evaluate("() => document.getElementById('requests').innerHTML")
+    assert API_KEY not in page.page.content()
+    assert API_KEY not in page.evaluate("() => JSON.stringify(window.cioBrowserSettings)")
 
 
 def test_the_destination_runs_under_a_strict_content_security_policy(context, sink):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .conftest import API_KEY, SITE_ID, Page, open_page, settings_for, wait_until
 
 EVENT = {"type": "track", "event": "Stored Earlier", "userId": "u-1", "anonymousId": "a-1",
@@ -94,6 +96,13 @@ def test_failed_requests_print_no_console_error_in_main_thread_mode(context, sin
     assert len(warnings) == 1 and "HTTP 503" in warnings[0]
 
 
+def test_main_thread_mode_still_delivers_when_its_request_worker_cannot_load(context, sink):
+    context.route("**/cio-fetch.mjs", lambda route: route.fulfill(status=404, body="not here"))
+    page = open_page(context, sink, settings_for(sink, boot="idle"))
+    page.evaluate("() => analytics.track('Without Worker', {}, {messageId: 'direct-1'})")
+    wait_until(lambda: sink.delivered_ids() == ["direct-1"], timeout=30)
+
+
 def test_worker_mode_page_leave_loses_nothing_and_repeats_only_the_same_id(context, sink):
     page = open_page(context, sink, settings_for(sink, flushInterval=30_000))
     page.evaluate("() => analytics.track('Leaving Soon', {}, {messageId: 'leave-w1'})")
@@ -133,8 +142,9 @@ FILL_STORAGE = """() => {
 }"""
 
 
-def test_full_storage_is_said_once_loudly_and_events_are_still_delivered_from_memory(context, sink):
-    page = open_page(context, sink, settings_for(sink, boot="idle"))
+@pytest.mark.parametrize("boot", ["idle", "worker"])
+def test_full_storage_is_said_once_loudly_and_events_are_still_delivered_from_memory(context, sink, boot):
+    page = open_page(context, sink, settings_for(sink, boot=boot))
     assert page.evaluate(FILL_STORAGE) > 0, "localStorage never filled up"
     page.evaluate("() => Promise.all([1, 2, 3].map(i => analytics.track('Full ' + i, {}, {messageId: 'full-' + i})))")
     wait_until(lambda: sorted(sink.delivered_ids()) == ["full-1", "full-2", "full-3"], timeout=20)

@@ -12,7 +12,7 @@ SECTION_REF = re.compile(r"docs/mapping\.md ?§(\d+(?:\.\d+)?)")
 
 def _files() -> list[Path]:
     files = [*ROOT.joinpath("tests").rglob("*.py"), *ROOT.joinpath("cio_browser").rglob("*.py")]
-    return [f for f in files if f.name != "sink.py"]  # the endpoint's notes move with its split (see README)
+    return files
 
 
 def test_no_reference_to_documents_outside_the_repository():

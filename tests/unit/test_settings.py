@@ -50,6 +50,10 @@ def test_missing_credentials_say_how_to_fix_them_when_building_a_destination():
     with pytest.raises(SettingsError, match="apiKey is required"):
         load({"siteId": "s"})
     assert load({"endpoint": "https://example.org/cio"}).settings.api_key == ""  # a proxy adds them
+    with pytest.raises(SettingsError) as info:  # listed with every other problem, not instead of them
+        load({"batchSize": 0, "subscriptions": [{"action": "sendFax"}]})
+    assert [p.split(" ")[0] for p in info.value.problems] == [
+        "siteId", "apiKey", "batchSize", "subscriptions[0].action"]
 
 
 def test_mapping_alone_needs_no_credentials():

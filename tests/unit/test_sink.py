@@ -113,7 +113,8 @@ def test_authorized_entity_is_accepted_and_recorded(sink: Sink) -> None:
     assert sink.authorization == AUTH
     [recorded] = sink.requests
     assert (recorded.method, recorded.path, recorded.status, recorded.proxied) == ("POST", "/api/v2/entity", 200, False)
-    assert recorded.headers["authorization"] == AUTH and recorded.headers["content-type"] == "application/json"
+    assert recorded.credentials == "valid" and recorded.headers["content-type"] == "application/json"
+    assert recorded.headers["authorization"] == "Basic [masked: site id 'site123', API key hidden]"
     assert recorded.body == event() and json.loads(recorded.raw) == event()
     assert sink.entities() == [event()] and sink.delivered_ids() == ["m-1"]
 
@@ -124,6 +125,7 @@ def test_missing_or_wrong_auth_is_401(sink: Sink, authorization: str | None) -> 
     answer = call(sink.url + "/api/v2/entity", "POST", event(), headers, auth=False)
     assert (answer.status, answer.json()) == (401, {"meta": {"error": "Unauthorized request"}})
     assert sink.entities() == [] and sink.requests[0].status == 401
+    assert sink.requests[0].credentials == ("none" if authorization is None else "wrong")
 
 
 def test_auth_endpoint(sink: Sink) -> None:
@@ -147,7 +149,7 @@ def test_cors_preflight_is_204_and_not_recorded(sink: Sink) -> None:
         "Access-Control-Request-Headers": "authorization,content-type",
     })
     assert answer.status == 204 and answer.raw == b""
-    assert answer.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert answer.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
     assert answer.headers["Access-Control-Allow-Methods"] == "GET, POST, PUT, DELETE, OPTIONS"
     assert answer.headers["Access-Control-Max-Age"] == "600"
@@ -157,7 +159,7 @@ def test_cors_preflight_is_204_and_not_recorded(sink: Sink) -> None:
 
 def test_every_answer_carries_cors(sink: Sink) -> None:
     denied = call(sink.url + "/api/v2/entity", "POST", event(), {"Origin": "http://a.test"}, auth=False)
-    assert denied.status == 401 and denied.headers["Access-Control-Allow-Origin"] == "http://a.test"
+    assert denied.status == 401 and denied.headers["Access-Control-Allow-Origin"] == "*"
     accepted = call(sink.url + "/api/v2/entity", "POST", event())
     assert accepted.headers["Access-Control-Allow-Origin"] == "*"
     assert accepted.headers["Access-Control-Expose-Headers"] == "Retry-After"
@@ -672,3 +674,70 @@ def test_hashed_wheels_are_immutable(sink: Sink, site: Path) -> None:
     (site / "wheels" / "x-1-0abc-py3-none-any.whl").write_bytes(b"PK")
     answer = call(sink.url + "/wheels/x-1-0abc-py3-none-any.whl", auth=False)
     assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+# ---- what the sink hands out: no key, no arbitrary origin ---------------------------------------------------
+
+
+def test_recorded_traffic_never_contains_the_key(sink: Sink) -> None:
+    assert call(sink.url + "/api/v2/entity", "POST", event()).status == 200
+    wrong = "Basic " + __import__("base64").b64encode(b"site123:another-key").decode()
+    assert call(sink.url + "/api/v2/entity", "POST", event(2), {"Authorization": wrong}, auth=False).status == 401
+    sink.fail_next(503)
+    assert call(sink.url + "/api/v2/entity", "POST", event(3)).status == 503
+    listed = call(sink.url + "/__sink/requests", auth=False)
+    text = listed.raw.decode()
+    for secret in (API_KEY, AUTH.split()[1], "another-key", wrong.split()[1]):
+        assert secret not in text
+    assert [r["credentials"] for r in listed.json()] == ["valid", "wrong", "valid"]
+    assert all(r["headers"]["authorization"].startswith("Basic [masked") for r in listed.json())
+    assert all(API_KEY not in repr(r) for r in sink.requests)
+
+
+def test_sink_routes_refuse_other_origins_and_never_echo_them(sink: Sink) -> None:
+    foreign = {"Origin": "http://evil.test"}
+    for path, method, body in (("/__sink/requests", "GET", None), ("/__sink/fail", "POST", {"status": 503}),
+                               ("/__sink/reset", "POST", {})):
+        answer = call(sink.url + path, method, body, foreign, auth=False)
+        assert answer.status == 403, path
+        assert answer.headers["Access-Control-Allow-Origin"] is None
+    assert sink.faults()["failures"] == []
+    preflight = call(sink.url + "/__sink/requests", "OPTIONS", None,
+                     {**foreign, "Access-Control-Request-Method": "GET"}, auth=False)
+    assert preflight.headers["Access-Control-Allow-Origin"] is None
+    static = call(sink.url + "/index.html", "GET", None, foreign, auth=False)
+    assert static.status == 200 and static.headers["Access-Control-Allow-Origin"] is None
+    # the sink's own pages (same origin) and requests without an Origin keep working
+    own = call(sink.url + "/__sink/requests", "GET", None, {"Origin": sink.url}, auth=False)
+    assert own.status == 200 and own.headers["Access-Control-Allow-Origin"] is None
+    assert call(sink.url + "/__sink/requests", auth=False).status == 200
+    # behind a same-origin pass-through (Host is the private port) the browser's Sec-Fetch-Site still says so
+    relayed = {"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"}
+    assert call(sink.url + "/__sink/faults", "GET", None, relayed, auth=False).status == 200
+    cross = {"Origin": "http://127.0.0.1:3000", "Sec-Fetch-Site": "same-site"}
+    assert call(sink.url + "/__sink/faults", "GET", None, cross, auth=False).status == 403
+
+
+def test_allow_origin_lets_a_named_tool_read_the_traffic(site: Path) -> None:
+    with Sink(root=site, site_id=SITE_ID, api_key=API_KEY, port=0, allow_origins=["http://localhost:3000"]) as s:
+        answer = call(s.url + "/__sink/requests", "GET", None, {"Origin": "http://localhost:3000"}, auth=False)
+        assert answer.status == 200 and answer.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        assert "Origin" in answer.headers["Vary"]
+        assert call(s.url + "/__sink/requests", "GET", None, {"Origin": "http://a.test"}, auth=False).status == 403
+
+
+def test_faults_route_shows_what_is_queued(sink: Sink) -> None:
+    assert call(sink.url + "/__sink/fail", "POST", {"status": 429, "count": 2}, auth=False).status == 200
+    assert call(sink.url + "/__sink/delay", "POST", {"ms": 1500}, auth=False).status == 200
+    assert call(sink.url + "/__sink/faults", auth=False).json() == {
+        "failures": [{"status": 429, "remaining": 2, "path": None}], "delay_ms": 1500, "rules": 0}
+    assert call(sink.url + "/__sink/clear-faults", "POST", {}, auth=False).status == 200
+    assert sink.faults() == {"failures": [], "delay_ms": 0, "rules": 0}
+
+
+def test_help_documents_routes_controls_and_credentials() -> None:
+    out = subprocess.run([sys.executable, "-m", "cio_browser.sink", "--help"], capture_output=True, text=True,
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True).stdout
+    for text in ("/__sink/requests", "/__sink/fail", "/__sink/delay", "/__sink/reset", "/__sink/faults",
+                 "Basic base64(SITE_ID:API_KEY)", "demo-site:demo-key", "/cio-proxy", "--allow-origin"):
+        assert text in out
