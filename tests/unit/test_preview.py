@@ -86,7 +86,7 @@ def test_check_settings_lists_every_problem_like_start_up() -> None:
     assert not result["ok"] and result["settings"] is None
     with pytest.raises(SettingsError) as start_up:
         load(raw)
-    assert result["problems"] == start_up.value.problems and len(result["problems"]) == 4
+    assert result["problems"] == start_up.value.problems and len(result["problems"]) == 5
     assert any("siteId must not contain ':'" in p for p in result["problems"])
     assert any("subscriptions[0].action 'nope'" in p for p in result["problems"])
     assert check_settings({"siteId": "s1"})["problems"] == [
