@@ -19,9 +19,16 @@ Downloads are cached in ``.cache/`` (keyed by name + version and checked against
 touches no network. ``dist/`` is built in a temporary sibling directory and swapped in at the end, so a failed
 build never leaves a half-written site behind.
 
+What a visitor downloads is kept small (issue 9): the standard library is trimmed to the files the destination
+imports (``stdlib-modules.txt``, found by running it: tools/trace_stdlib.py), archives are written with *stored*
+entries so transfer compression works on them, and every text or archive file gets pre-compressed ``.br`` and
+``.gz`` siblings for servers that send them with ``Content-Encoding``. No memory snapshot is built here: the
+visitor's own browser makes one after its first boot and keeps it in Cache Storage (cio-boot.mjs), so every
+build path makes the same site and the build needs no browser.
+
 CLI: ``python build.py [--out dist] [--quiet] [--offline]``; exit 2 when a download fails, 1 for other failures.
 Library: ``build(out, offline=False, quiet=True) -> manifest dict`` (``offline=True`` never touches the network).
-Stdlib only: it must run before anything is installed.
+Standard library plus ``brotli`` (PyPI; ``pip install -e '.[build]'``), which the build checks for first.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ import argparse
 import base64
 import contextlib
 import csv
+import fnmatch
+import gzip
 import hashlib
 import io
 import json
@@ -46,6 +55,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 # --------------------------------------------------------------------------------------------------------------
 # Pins. Bumping a version means bumping its hash too: the build refuses artifacts that differ from the pin, so
@@ -152,6 +162,45 @@ GENERATED_NAMES = frozenset({"vendor", "wheels", "manifest.json"})
 DOWNLOAD_TIMEOUT_S = 300  # per download; npm and pip retry on their own within it
 #: Fixed zip timestamp (the zip epoch) so the cio_browser wheel is byte-for-byte reproducible.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+#: Files of the cio_browser package that never run in the browser: the local endpoint (and anything split out
+#: of it, such as a Track API model), the server-side relay. ``pip install`` still installs them (pyproject's
+#: packages); only the browser wheel leaves them out. Patterns are fnmatch patterns on the path in the package.
+BROWSER_EXCLUDE = ("cio_browser/sink.py", "cio_browser/sink/*", "cio_browser/relay*", "cio_browser/trackapi*")
+#: The standard-library files the destination imports in Pyodide, one per line (tools/trace_stdlib.py).
+STDLIB_LIST = ROOT / "stdlib-modules.txt"
+#: Written into the trimmed standard library. Imported first at boot: an import of a module that exists in
+#: Pyodide's full standard library but was trimmed away fails with a message naming the fix, and is also
+#: reported with console.error, because library code often swallows ImportError (a silent fallback in a
+#: visitor's browser is worse than a loud failure in our tests).
+STDLIB_GUARD = '''"""Installed by cio_browser's boot: names modules trimmed out of this standard library, loudly."""
+import sys
+
+TRIMMED = frozenset(%s)
+
+
+class TrimmedStdlibFinder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.partition(".")[0] not in TRIMMED:
+            return None
+        message = (f"Customer.io: the standard-library module {name!r} is not in cio_browser's trimmed standard "
+                   "library; add it to stdlib-modules.txt (tools/trace_stdlib.py) and rebuild")
+        try:
+            from js import console
+            console.error(message)
+        except Exception:
+            print(message, file=sys.stderr)
+        raise ModuleNotFoundError(message, name=name)
+
+
+sys.meta_path.append(TrimmedStdlibFinder)
+'''
+STDLIB_GUARD_MODULE = "_cio_stdlib_guard"
+#: Pre-compressed siblings are written for these suffixes (text and archives with stored entries).
+PRECOMPRESS = frozenset({".html", ".js", ".mjs", ".css", ".json", ".wasm", ".zip", ".whl", ".txt", ".svg", ".map"})
+#: brotli quality: 11 is the smallest; results are cached by content hash, so it costs once per file version.
+BROTLI_QUALITY = 11
 
 EXIT_FAILED = 1
 EXIT_REGISTRY = 2
@@ -532,12 +581,20 @@ def _normalize(name: str) -> str:
 
 
 #: Sub-packages of cio_browser that run on a server only (they need the ``relay`` extra): never in the browser
-#: wheel, whose every byte a visitor downloads. ``pip install`` still gets them.
+#: wheel, whose every byte a visitor downloads. ``pip install`` still gets them. BROWSER_EXCLUDE's patterns also
+#: cover them (and any future ``relay*`` module); this set names the sub-packages.
 SERVER_ONLY = frozenset({"relay"})
 
 
+def browser_excluded(rel: str) -> bool:
+    """True for package files that only run on a server (BROWSER_EXCLUDE): they stay out of the browser wheel."""
+    parts = rel.split("/")
+    return any(fnmatch.fnmatchcase(rel, pattern) for pattern in BROWSER_EXCLUDE) or (
+        len(parts) > 2 and parts[1] in SERVER_ONLY)
+
+
 def _package_files(warnings: list[str]) -> list[Path]:
-    """Every file of the ``cio_browser`` package except caches, dotfiles and :data:`SERVER_ONLY` sub-packages.
+    """Every file of the ``cio_browser`` package except caches, dotfiles and server-only modules.
 
     We take all files, not only the packages listed in pyproject's [tool.setuptools], because in the browser
     this wheel is the only way code arrives; a sub-package missing from that list is reported so `pip install .`
@@ -553,7 +610,7 @@ def _package_files(warnings: list[str]) -> list[Path]:
         and "__pycache__" not in p.parts
         and not any(part.startswith(".") for part in p.relative_to(ROOT).parts)
         and p.suffix not in {".pyc", ".pyo"}
-        and p.relative_to(pkg).parts[0] not in SERVER_ONLY
+        and not browser_excluded(p.relative_to(ROOT).as_posix())
     )
     declared = _pyproject().get("tool", {}).get("setuptools", {}).get("packages")
     if isinstance(declared, list):
@@ -586,13 +643,8 @@ def _metadata(project: dict) -> str:
     for extra, deps in project.get("optional-dependencies", {}).items():
         lines.append(f"Provides-Extra: {extra}")
         lines += [f'Requires-Dist: {dep}; extra == "{extra}"' for dep in deps]
-    body = ""
-    readme = project.get("readme")
-    if isinstance(readme, str) and (ROOT / readme).is_file():
-        if readme.endswith(".md"):
-            lines.append("Description-Content-Type: text/markdown")
-        body = "\n" + (ROOT / readme).read_text(encoding="utf-8")
-    return "\n".join(lines) + "\n" + body
+    # No long description: the README would ride along to every visitor (pip's own metadata keeps it).
+    return "\n".join(lines) + "\n"
 
 
 def build_cio_wheel(dest_dir: Path, warnings: list[str]) -> tuple[Path, str]:
@@ -654,13 +706,110 @@ def build_cio_wheel(dest_dir: Path, warnings: list[str]) -> tuple[Path, str]:
 
     dest_dir.mkdir(parents=True, exist_ok=True)
     wheel = dest_dir / f"{name}-{version}-{build_tag}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    _write_stored_zip(wheel, entries)
+    return wheel, build_tag
+
+
+def _write_stored_zip(path: Path, entries: list[tuple[str, bytes]]) -> None:
+    """A reproducible zip with *stored* entries: deflated entries would defeat the server's brotli/gzip (an
+    archive of stored text compresses as a whole, better than entry by entry)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for arcname, data in entries:
             info = zipfile.ZipInfo(arcname, date_time=ZIP_EPOCH)
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED
             zf.writestr(info, data)
-    return wheel, build_tag
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The trimmed standard library
+# --------------------------------------------------------------------------------------------------------------
+
+
+def stdlib_keep() -> list[str]:
+    """The files listed in stdlib-modules.txt (comments and blank lines skipped)."""
+    if not STDLIB_LIST.is_file():
+        raise BuildError(f"{STDLIB_LIST.name} is missing: run tools/trace_stdlib.py to list the modules the page needs")
+    lines = STDLIB_LIST.read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def _module_name(path: str) -> str | None:
+    """``a/b/__init__.py`` -> ``a.b``, ``a/b.py`` -> ``a.b``; None for data files."""
+    if not path.endswith(".py"):
+        return None
+    parts = path[:-3].split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or None
+
+
+def build_stdlib(full: Path, dest_dir: Path) -> tuple[Path, int, list[str]]:
+    """Write ``cio-stdlib-<hash>.zip``: only the listed files of Pyodide's stdlib, stored, plus the guard module.
+
+    Returns (path, files kept, trimmed module names). Pyodide's own ``python_stdlib.zip`` stays for PyScript pages,
+    which need far more of the standard library.
+    """
+    keep = stdlib_keep()
+    with zipfile.ZipFile(full) as zf:
+        names = set(zf.namelist())
+        if missing := sorted(set(keep) - names):
+            raise BuildError(f"{STDLIB_LIST.name} lists files {missing} that {full.name} does not have")
+        entries = [(name, zf.read(name)) for name in sorted(keep)]
+    kept_modules = {m for m in map(_module_name, keep) if m}
+    trimmed = sorted(m for m in map(_module_name, names) if m and m not in kept_modules)
+    guard = STDLIB_GUARD % ("{\n    " + ",\n    ".join(repr(m) for m in trimmed) + ",\n}")
+    compile(guard, STDLIB_GUARD_MODULE, "exec", dont_inherit=True)
+    entries.append((f"{STDLIB_GUARD_MODULE}.py", guard.encode()))
+    digest = hashlib.sha256()
+    for name, data in entries:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    path = dest_dir / f"cio-stdlib-{digest.hexdigest()[:12]}.zip"
+    _write_stored_zip(path, entries)
+    return path, len(keep), trimmed
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Pre-compressed variants
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _brotli() -> ModuleType:
+    try:
+        import brotli
+    except ImportError:
+        raise BuildError(
+            "build.py needs the brotli package to pre-compress the site: python3 -m pip install brotli "
+            "(or pip install -e '.[build]')"
+        ) from None
+    return brotli
+
+
+def precompress(out: Path, cache_dir: Path, log: Log) -> tuple[int, int]:
+    """Write ``<file>.br`` (brotli 11) and ``<file>.gz`` (gzip 9) next to every compressible file.
+
+    A variant is kept only when smaller than the file. Results are cached in ``.cache/compressed/`` by content
+    hash, so brotli's slow top quality is paid once per file version. Returns (files, seconds spent compressing).
+    """
+    brotli = _brotli()
+    cache = cache_dir / "compressed"
+    cache.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    count = 0
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.suffix in PRECOMPRESS):
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        for suffix, make in ((".br", lambda d: brotli.compress(d, quality=BROTLI_QUALITY)),
+                             (".gz", lambda d: gzip.compress(d, compresslevel=9, mtime=0))):
+            cached = cache / f"{digest}{suffix}"
+            if not cached.is_file():
+                tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(make(data))
+                os.replace(tmp, cached)
+            if cached.stat().st_size < len(data):
+                shutil.copyfile(cached, path.with_name(path.name + suffix))
+        count += 1
+    return count, int(time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -732,7 +881,7 @@ def verify(out: Path, manifest: dict, result: BuildResult) -> None:
     expected = [manifest["pyodide"] + f for f in PYODIDE_FILES]
     expected += [manifest["analytics"] + f for f in ("index.js", "standalone.js")]
     expected += [manifest["pyscript"] + f for f in ("core.js", "core.css")]
-    expected += list(manifest["wheels"].values())
+    expected += list(manifest["wheels"].values()) + [manifest["stdlib"]]
     if not manifest["boot_wheels"] or manifest["boot_wheels"][-1] != PACKAGE:
         errors.append(f"boot_wheels {manifest['boot_wheels']} must end with {PACKAGE}")
     errors += [
@@ -764,7 +913,7 @@ def verify(out: Path, manifest: dict, result: BuildResult) -> None:
 
     # 3. No CDN host outside vendor/ (including inside wheels); inside vendor/ only report.
     vendor = out / "vendor"
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.suffix not in (".br", ".gz")):
         rel = path.relative_to(out).as_posix()
         if vendor in path.parents:
             if hits := _cdn_hits(path.read_bytes()):
@@ -891,12 +1040,17 @@ def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: Bu
 
     pyodide_dir = tmp / vendor_dirs["pyodide"][1]
     lock = json.loads((pyodide_dir / "pyodide-lock.json").read_text())
+    stdlib, kept, trimmed = build_stdlib(pyodide_dir / "python_stdlib.zip", pyodide_dir)
+    result.parts.append(Part("  trimmed stdlib", f"{kept} of Pyodide's files", stdlib.relative_to(tmp).as_posix(),
+                             1, stdlib.stat().st_size, True))
     boot = boot_order({key: tmp / url.lstrip("/") for key, url in manifest_wheels.items()})
     wheel_total = sum(wheel_sizes.values())
-    sizes.update(wheels=wheel_sizes, www=www_size)
-    # What a page downloads before the destination runs: Pyodide's runtime, analytics.js (UMD), the boot wheels.
+    sizes.update(wheels=wheel_sizes, www=www_size, stdlib=stdlib.stat().st_size)
+    # What the destination downloads (uncompressed sizes): Pyodide's runtime with the trimmed standard library,
+    # analytics.js (UMD), the boot wheels. pyodide-lock.json and python_stdlib.zip are not fetched.
     sizes["boot"] = (
-        sum((pyodide_dir / f).stat().st_size for f in PYODIDE_FILES)
+        sum((pyodide_dir / f).stat().st_size for f in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm"))
+        + stdlib.stat().st_size
         + (tmp / vendor_dirs["analytics"][1] / "index.js").stat().st_size
         + sum(wheel_sizes[key] for key in boot)
     )
@@ -919,8 +1073,16 @@ def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: Bu
         "analytics": f"/{vendor_dirs['analytics'][1]}/",
         "pyscript": f"/{vendor_dirs['pyscript'][1]}/",
         "wheels": manifest_wheels,
-        # What the loader passes to loadPackage: cio_browser and its dependencies, dependencies first.
+        # What the loader unpacks: cio_browser and its dependencies, dependencies first.
         "boot_wheels": boot,
+        # The trimmed standard library (loadPyodide's stdLibURL) and the module that guards it.
+        "stdlib": "/" + stdlib.relative_to(tmp).as_posix(),
+        "stdlib_guard": STDLIB_GUARD_MODULE,
+        "stdlib_trimmed": len(trimmed),
+        # loadPyodide's lockFileContents: the lock file's info without its 119 KB package list, which the
+        # destination never uses (wheels are unpacked by URL), so pyodide-lock.json is not fetched.
+        "lock": {"info": lock["info"], "packages": {}},
+        "site_packages": f"/lib/python{PYODIDE_PYTHON}/site-packages",
         "versions": {
             "pyodide": PYODIDE_VERSION,
             "python": str(lock["info"]["python"]),
@@ -929,6 +1091,48 @@ def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: Bu
         },
         "sizes": sizes,
     }
+
+
+#: In www/cio-boot.mjs: replaced by the manifest, so the boot needs no request for it.
+MANIFEST_MARKER = "/*@cio-manifest@*/null"
+#: The worker's imports that build.py bundles into cio-worker.mjs (one request instead of a chain of them).
+WORKER_BUNDLE = (
+    ("import { bootPython, makeSnapshot } from './cio-boot.mjs';", "cio-boot.mjs"),
+    ("import { archive } from './cio-store.mjs';", "cio-store.mjs"),
+)
+
+
+def _bundled(import_line: str, module: str) -> str:
+    """``module`` as a block that defines the names ``import_line`` imports (no name leaks between modules)."""
+    names = re.search(r"\{([^}]*)\}", import_line)
+    assert names is not None
+    if re.search(r"^\s*import\s", module, re.M):
+        raise BuildError(f"a module bundled into cio-worker.mjs must not use static imports: {import_line}")
+    body = re.sub(r"^export\s+", "", module, flags=re.M)
+    return (f"// ---- {import_line.split(chr(39))[1]}, bundled by build.py ----\n"
+            f"const {{{names.group(1)}}} = (() => {{\n{body}\nreturn {{{names.group(1)}}};\n}})();")
+
+
+def inline_boot(out: Path, manifest: dict) -> None:
+    """Write the manifest into cio-boot.mjs and bundle the worker's imports into cio-worker.mjs.
+
+    Why: every request in series before loadPyodide costs a round trip on a visitor's link (60-150 ms). The page
+    starts the worker at ``load``; the worker then knows every URL at once and starts the wasm, the standard
+    library, Pyodide's JavaScript and the wheel in parallel.
+    """
+    boot_path, worker_path = out / "cio-boot.mjs", out / "cio-worker.mjs"
+    boot = boot_path.read_text(encoding="utf-8")
+    if boot.count(MANIFEST_MARKER) != 1:
+        raise BuildError(f"www/cio-boot.mjs must contain {MANIFEST_MARKER} exactly once")
+    boot_path.write_text(boot.replace(MANIFEST_MARKER, json.dumps(manifest, separators=(",", ":"))), encoding="utf-8")
+    worker = worker_path.read_text(encoding="utf-8")
+    for line, name in WORKER_BUNDLE:
+        if worker.count(line) != 1:
+            raise BuildError(f"www/cio-worker.mjs must contain {line!r} exactly once (build.py bundles it)")
+        worker = worker.replace(line, _bundled(line, (out / name).read_text(encoding="utf-8")))
+    if re.search(r"^\s*import\s", worker, re.M):
+        raise BuildError("www/cio-worker.mjs has an import build.py does not bundle; add it to WORKER_BUNDLE")
+    worker_path.write_text(worker, encoding="utf-8")
 
 
 def build_report(
@@ -944,6 +1148,7 @@ def build_report(
     out = Path(out).resolve()
     cache_dir = Path(cache_dir).resolve()
     _check_out(out, cache_dir)
+    _brotli()  # fail before downloading anything when the build cannot finish
     result = BuildResult(manifest={})
     with _locked(cache_dir):
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -953,7 +1158,10 @@ def build_report(
         try:
             manifest = _assemble(tmp, cache_dir, offline=offline, log=log, result=result)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            inline_boot(tmp, manifest)
             verify(tmp, manifest, result)
+            files, seconds = precompress(tmp, cache_dir, log)
+            result.notes.append(f"pre-compressed {files} files (.br, .gz) in {seconds} s")
             tmp.chmod(0o755)  # mkdtemp makes it 0700; static servers running as another user must read it
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             if out.exists():
@@ -976,96 +1184,6 @@ def build(out: Path = DEFAULT_OUT, *, cache_dir: Path = CACHE_DIR, offline: bool
     return build_report(out, cache_dir=cache_dir, offline=offline, log=None if quiet else print).manifest
 
 
-
-# --------------------------------------------------------------------------------------------------------------
-# Memory snapshot (fast boot)
-# --------------------------------------------------------------------------------------------------------------
-
-#: A page that boots Pyodide with the cio_browser wheel, imports the destination, and returns a gzipped memory
-#: snapshot as base64. Restoring it skips Python's start-up and our imports (about 0.5 s instead of 3-5 s).
-SNAPSHOT_PAGE = """<!doctype html><html><body><script type="module">
-const manifest = await (await fetch('/manifest.json')).json();
-const indexURL = location.origin + manifest.pyodide;
-const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
-const wheel = await (await fetch(manifest.wheels.cio_browser)).arrayBuffer();
-const py = await loadPyodide({ indexURL, _makeSnapshot: true });
-py.unpackArchive(wheel, 'wheel', { extractDir: manifest.site_packages });
-py.runPython(`
-import cio_browser, cio_browser.browser, cio_browser.classic, cio_browser.subscriptions, cio_browser.presets
-import asyncio, json
-`);
-const raw = py.makeMemorySnapshot();
-const gzip = new Blob([raw]).stream().pipeThrough(new CompressionStream('gzip'));
-const gz = await new Response(gzip).blob();
-const url = await new Promise(ok => {
-  const r = new FileReader(); r.onload = () => ok(r.result); r.readAsDataURL(gz);
-});
-window.snapshot = url.slice(url.indexOf(',') + 1);
-</script></body></html>
-"""
-
-
-def _chromium() -> str | None:
-    path = os.environ.get("CIO_BROWSER_CHROMIUM", "/usr/bin/chromium")
-    return path if Path(path).exists() else None
-
-
-def make_snapshot(out: Path, *, cache_dir: Path = CACHE_DIR, log: Log | None = None) -> str | None:
-    """Add a Pyodide memory snapshot to ``out`` (needs Playwright for Python and Chromium); returns its URL.
-
-    Snapshots only load into the exact Pyodide build and wheel they were made with, so the cache key is the
-    Pyodide version plus the cio_browser wheel's content hash. Without a browser the site still works: the
-    loader then boots Pyodide the ordinary way.
-    """
-    log = log or (lambda _msg: None)
-    out = Path(out).resolve()
-    manifest_path = out / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    python = ".".join(manifest["versions"]["python"].split(".")[:2])
-    manifest["site_packages"] = f"/lib/python{python}/site-packages"
-    key = f"pyodide-{manifest['versions']['pyodide']}-cio-{manifest['build']}"
-    cached = Path(cache_dir) / "snapshots" / f"{key}.bin.gz"
-    if not cached.exists():
-        chromium = _chromium()
-        try:
-            from playwright.sync_api import sync_playwright
-
-            sys.path.insert(0, str(ROOT))
-            from cio_browser.sink import Sink
-        except ImportError:
-            chromium = None
-        if chromium is None:
-            log("snapshot: skipped (needs Playwright for Python and Chromium; the site boots without one)")
-            return None
-        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        maker = out / "_snapshot-maker.html"
-        maker.write_text(SNAPSHOT_PAGE, encoding="utf-8")
-        started = time.perf_counter()
-        try:
-            with Sink(root=str(out), port=0) as sink, sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=chromium, args=[
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run"])
-                page = browser.new_page()
-                page.goto(sink.url + "/_snapshot-maker.html")
-                page.wait_for_function("() => window.snapshot", timeout=180_000)
-                data = base64.b64decode(page.evaluate("() => window.snapshot"))
-                browser.close()
-        finally:
-            maker.unlink(missing_ok=True)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, cached)
-        log(f"snapshot: made in {time.perf_counter() - started:.1f} s ({_mb(len(data))} MB gzipped)")
-    name = f"snapshot-{manifest['build']}.bin.gz"
-    shutil.copyfile(cached, out / name)
-    manifest["snapshot"] = "/" + name
-    manifest["sizes"]["snapshot"] = cached.stat().st_size
-    tmp_manifest = manifest_path.with_suffix(".tmp")
-    tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp_manifest, manifest_path)
-    return manifest["snapshot"]
 
 # --------------------------------------------------------------------------------------------------------------
 # CLI
@@ -1112,8 +1230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="print nothing unless the build fails")
     parser.add_argument("--offline", action="store_true", help="use the .cache/ only; fail instead of downloading")
-    parser.add_argument("--no-snapshot", action="store_true",
-                        help="skip the Pyodide memory snapshot (made with Chromium when available)")
+    # Accepted so older scripts keep working: the build makes no snapshot any more (the visitor's browser does).
+    parser.add_argument("--no-snapshot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         result = build_report(args.out, offline=args.offline, log=None if args.quiet else print)
@@ -1122,14 +1240,6 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     if not args.quiet:
         print(format_table(result, args.out.resolve()))
-    if not args.no_snapshot:
-        try:
-            made = make_snapshot(args.out, log=None if args.quiet else print)
-        except Exception as exc:  # the site works without a snapshot; say why there is none
-            print(f"build.py: warning: no memory snapshot ({type(exc).__name__}: {exc})", file=sys.stderr)
-            made = None
-        if made and not args.quiet:
-            print(f"snapshot: {made}")
     return 0
 
 

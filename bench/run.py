@@ -1125,6 +1125,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cdp-version", help=f"{CDP_PACKAGE} version (default: the registry's latest)")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled diagnostic load")
     parser.add_argument("--no-trace", action="store_true", help="do not trace loads and bursts (observer only)")
+    parser.add_argument("--visitor", action="store_true",
+                        help="run only what a visitor lives with (bench/visitor.py): bytes, ready and first event "
+                             "on localhost and two emulated links, the page's image, memory, bounces")
+    parser.add_argument("--visitor-runs", default="3,2,2",
+                        help="cold+warm visits per variant on localhost, 9 Mbit/s, 1.6 Mbit/s (default 3,2,2)")
+    parser.add_argument("--bounces", type=int, default=5, help="visits per bounce cell (default 5)")
     args = parser.parse_args(argv)
     known = {v.key for v in VARIANTS}
     chosen = [k.strip() for k in args.variants.split(",") if k.strip()]
@@ -1188,8 +1194,58 @@ def run_all(args: argparse.Namespace, site: Path, manifest: dict[str, Any], cdp_
     return {"meta": meta, "results": results}
 
 
+def main_visitor(args: argparse.Namespace) -> int:
+    """``--visitor``: bench/visitor.py's measurements, written to bench/results/visitor.md (+ .json)."""
+    import visitor
+    from playwright.sync_api import sync_playwright
+
+    started = time.monotonic()
+    load_before = _load_average()
+    cdp_version, tarball = fetch_cdp(args.cdp_version)
+    site_dir = Path(tempfile.mkdtemp(prefix="cio-bench-site-"))
+    counts = [int(n) for n in args.visitor_runs.split(",")]
+    runs = dict(zip(visitor.PROFILES, counts, strict=True))
+    try:
+        manifest = prepare_site(site_dir, args.site, cdp_version, tarball)
+        visitor.make_pages(site_dir, cdp_version)
+        sink = Sink(root=str(site_dir), site_id=SITE_ID, api_key=API_KEY, port=0, share_file_cache=True).start()
+        collector = Collector().start()
+        blackhole = Blackhole().start()
+        env = Env(sink, collector, blackhole, cdp_version, "", trace=False, args=args)
+        # every visit's init script: the settings of cio_browser (default boot) and of the JS SDK
+        env = Env(sink, collector, blackhole, cdp_version, _cio_settings(env) + _cdp_settings(env), False, args)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + blackhole.chromium_args)
+                try:
+                    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+                    data = visitor.run_visitor(browser, env, runs, args.bounces, log)
+                    data["blocked"] = blackhole.take()
+                    data["machine"] = machine_info(browser.version, manifest, cdp_version)
+                finally:
+                    browser.close()
+        finally:
+            blackhole.stop()
+            collector.stop()
+            sink.stop()
+    finally:
+        shutil.rmtree(site_dir, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    out = args.out.with_name("visitor.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(data, default=str) + "\n")
+    text = (visitor.report(data) + f"\n\n{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; load average before "
+            f"{load_before}, after {_load_average()}; {elapsed / 60:.1f} min.\n" + "\n".join(data["machine"]))
+    print(text)
+    out.write_text(text + "\n")
+    print(f"\nwritten to {out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.visitor:
+        return main_visitor(args)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set CIO_BROWSER_CHROMIUM")
     started = time.monotonic()

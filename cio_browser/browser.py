@@ -498,8 +498,31 @@ def start_worker(settings_json: str, storage_json: str, post: Any, glue: Any = N
     if dest.engine is not None:
         engine = dest.engine
         _listen(dest, js.self, "online", lambda ev: engine.back_online())
+        _hand_over_leave_plan(engine, post, defer)
         _lead(dest)
     return dest
+
+
+def _hand_over_leave_plan(engine: Engine, post: Any, defer: Callable[[Callable[[], None]], None]) -> None:
+    """Worker mode: post the page the requests it should send itself on ``pagehide`` (at most once per task)."""
+    import js
+    from pyodide.ffi import to_js
+
+    state = {"queued": False, "last": None}
+
+    def publish() -> None:
+        state["queued"] = False
+        plan = json.dumps(engine.leave_plan())
+        if plan != state["last"]:
+            state["last"] = plan
+            post(to_js({"type": "leave-plan", "requests": plan}, dict_converter=js.Object.fromEntries))
+
+    def changed() -> None:
+        if not state["queued"]:
+            state["queued"] = True
+            defer(publish)
+
+    engine.leave_listener = changed
 
 
 def install(settings: Any, analytics: Any = None, glue_url: str | None = None) -> BrowserDestination:

@@ -98,8 +98,11 @@ INCOMPRESSIBLE = frozenset({
     ".zip", ".whl", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".gz", ".tgz", ".br", ".bz2", ".xz",
     ".zst", ".woff", ".woff2", ".mp3", ".mp4", ".webm",
 })
-#: Versioned directories whose contents never change under the same URL.
+#: Versioned directories whose contents never change under the same URL (wheel names carry a content hash).
 IMMUTABLE_PREFIX = "/vendor/"
+IMMUTABLE_PREFIXES = (IMMUTABLE_PREFIX, "/wheels/")
+#: Pre-compressed siblings build.py writes, in the order the server prefers them.
+PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
 
 Predicate = Callable[[Any], "str | None"]
 
@@ -199,6 +202,11 @@ def _content_type(name: str) -> str:
 
 def _accepts_gzip(header: str | None) -> bool:
     """True when ``Accept-Encoding`` allows gzip (an explicit ``gzip;q=0`` refuses it)."""
+    return _accepts(header, "gzip")
+
+
+def _accepts(header: str | None, wanted: str) -> bool:
+    """True when ``Accept-Encoding`` allows the content coding ``wanted`` (``br;q=0`` refuses it)."""
     if not header:
         return False
     star = False
@@ -213,7 +221,7 @@ def _accepts_gzip(header: str | None) -> bool:
                     q = float(pvalue)
                 except ValueError:
                     q = 0.0
-        if coding == "gzip":
+        if coding == wanted:
             return q > 0
         if coding == "*":
             star = q > 0
@@ -593,11 +601,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return target.read_bytes()
 
         suffix = target.suffix.lower()
-        compressible = suffix not in INCOMPRESSIBLE
+        # build.py writes <file>.br / <file>.gz next to what compresses (archives included: their entries are
+        # stored); those are sent as they are, with Content-Encoding. Other compressible files are gzipped here.
+        accept = self.headers.get("Accept-Encoding")
+        variants = [(coding, target.with_name(target.name + ext)) for coding, ext in PRECOMPRESSED]
+        present = [(coding, file) for coding, file in variants if file.is_file()]
+        chosen = next(((coding, file) for coding, file in present if _accepts(accept, coding)), None)
+        compressible = bool(present) or suffix not in INCOMPRESSIBLE
         headers: dict[str, str] = {
             "Content-Type": _content_type(target.name),
             "Cache-Control": (
-                "public, max-age=31536000, immutable" if path.startswith(IMMUTABLE_PREFIX) else "no-cache"
+                "public, max-age=31536000, immutable" if path.startswith(IMMUTABLE_PREFIXES) else "no-cache"
             ),
         }
         if compressible:
@@ -606,15 +620,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if policy:
             headers["Content-Security-Policy"] = policy
         key = (str(target), st.st_mtime_ns, st.st_size)
-        use_gzip = compressible and _accepts_gzip(self.headers.get("Accept-Encoding"))
+        use_gzip = chosen is None and compressible and _accepts_gzip(accept)
         base_etag = sink._files.etag(key, read)
-        etag = base_etag[:-1] + '-gzip"' if use_gzip else base_etag
+        coding = chosen[0] if chosen else ("gzip" if use_gzip else None)
+        etag = base_etag[:-1] + f'-{coding}"' if coding else base_etag
         headers["ETag"] = etag
         inm = self.headers.get("If-None-Match")
         if inm and _etag_matches(inm, etag):
             self._send(304, b"", headers)
             return
-        if use_gzip:
+        if chosen is not None:
+            body = chosen[1].read_bytes()
+            headers["Content-Encoding"] = chosen[0]
+        elif use_gzip:
             body = sink._files.gzipped(key, read)
             headers["Content-Encoding"] = "gzip"
         else:

@@ -259,6 +259,7 @@
     flushHandoff();
     readyResolve(api);
     window.dispatchEvent(new CustomEvent('cio-browser:ready', { detail: { bootMs: bootMs, mode: mode } }));
+    snapshotLater();
   }
 
   // boot "idle" / "eager": Python runs on this page's main thread.
@@ -266,6 +267,7 @@
     var t0 = performance.now();
     var boot = await import(new URL('cio-boot.mjs', base).href);
     var r = await boot.bootPython(base);
+    api.bootPhases = r.phases;
     api.pyodide = r.py;   // for tests and debugging: the same Python the destination runs in
     performance.mark('cio-browser:runtime');
     var browser = r.py.pyimport('cio_browser.browser');   // raises (loudly) if the wheel failed to load
@@ -309,6 +311,42 @@
     started(bootMs, mode);
   }
 
+  // After a boot without a stored snapshot: a separate, short-lived worker makes one for the next visits
+  // (cio-boot.mjs makeSnapshot), a little after ready so it never competes with the first deliveries.
+  function snapshotLater() {
+    if (api.bootMode === 'external' || api.bootMode.indexOf('snapshot') >= 0 || !window.caches || !window.Worker) return;
+    setTimeout(function () {
+      var maker = new Worker(new URL('cio-worker.mjs', base), { type: 'module' });
+      maker.onmessage = function (e) {
+        maker.terminate();
+        api.snapshotSaved = !!e.data.saved;
+        if (e.data.message) console.warn('Customer.io: no memory snapshot for the next visit (' + e.data.message + ')');
+        window.dispatchEvent(new CustomEvent('cio-browser:snapshot', { detail: { saved: api.snapshotSaved } }));
+      };
+      maker.postMessage({ type: 'snapshot', base: base });
+    }, SNAPSHOT_DELAY_MS);
+  }
+  var SNAPSHOT_DELAY_MS = 1000;
+
+  // Worker mode, page leaving: the worker dies with the page, so the page sends the request bodies Python has
+  // already mapped (the worker keeps `leavePlan` current) with fetch keepalive; Python keeps them within the
+  // browser's 64 KB keepalive budget. Stored events are removed only when Customer.io answers 2xx; anything else
+  // stays stored and goes out again from the next page with the same ids (at-least-once).
+  var leavePlan = [];
+  function sendMappedOnLeave() {
+    if (!navigator.onLine) return;
+    leavePlan.forEach(function (r) {
+      var init = { method: r.method, headers: r.headers, mode: 'cors', credentials: 'omit', keepalive: true };
+      if (r.body != null) init.body = r.body;
+      try {
+        fetch(r.url, init).then(function (resp) {
+          if (resp.ok) r.remove.forEach(function (k) { try { localStorage.removeItem(k); } catch (e) { /* kept */ } });
+        }, function () { /* stays stored: the next page sends it */ });
+      } catch (err) { /* stays stored */ }
+    });
+    leavePlan = [];
+  }
+
   // boot "worker": Python runs in a Web Worker; this page keeps localStorage in step with it (workers have none).
   async function bootWorker() {
     var t0 = performance.now();
@@ -330,7 +368,10 @@
         var c = calls.get(m.id);
         calls.delete(m.id);
         if (m.error) c.reject(new Error(m.error)); else c.resolve(m.value);
+      } else if (m.type === 'leave-plan') {
+        leavePlan = JSON.parse(m.requests);
       } else if (m.type === 'ready') {
+        api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, started
         started(performance.now() - t0, 'worker-' + m.bootMode);
       } else if (m.type === 'failed') {
         if (!pythonUnavailable('the worker failed to start: ' + m.message)) {
@@ -348,7 +389,7 @@
     });
     // Workers do not reliably see the page's online/offline switch: tell Python when the page is back online.
     window.addEventListener('online', function () { engine.call('kick'); });
-    window.addEventListener('pagehide', function () { engine.call('leave'); });
+    window.addEventListener('pagehide', sendMappedOnLeave);
     engine = {
       accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
       call: function (method, args) {
@@ -437,11 +478,14 @@
     }
   }
   // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
+  // "worker" starts right after `load` (the page's own resources are in by then; Python's downloads are
+  // low priority and run in the worker); "idle" waits for an idle moment as well, since it runs on this thread.
   var bootMode = (script && script.dataset.boot) || settings.boot || 'worker';
+  var after = bootMode === 'idle' ? idle : function (fn) { setTimeout(fn, 0); };
   if (bootMode === 'external') { /* cioBrowser.attach() */ }
   else if (bootMode === 'eager') start();
-  else if (document.readyState === 'complete') idle(start);
-  else window.addEventListener('load', function () { idle(start); }, { once: true });
+  else if (document.readyState === 'complete') after(start);
+  else window.addEventListener('load', function () { after(start); }, { once: true });
 
   function idle(fn) { (window.requestIdleCallback || function (f) { setTimeout(f, 1); })(fn, { timeout: 500 }); }
 })();

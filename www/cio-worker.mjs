@@ -1,25 +1,31 @@
 // Web Worker for boot: "worker": Pyodide, the mapping and delivery run here, off the page's main thread.
 // The page keeps localStorage (workers have none): it sends the stored events in and applies the writes that
-// Python posts back.
-import { bootPython } from './cio-boot.mjs';
+// Python posts back. Python also posts the request bodies it has mapped ('leave-plan'), so the page can send
+// them itself when it is closed. The same script, sent {type: 'snapshot'}, makes the memory snapshot instead.
+// build.py bundles both imports into this file (one request instead of a chain).
+import { bootPython, makeSnapshot } from './cio-boot.mjs';
 import { archive } from './cio-store.mjs';
 
 let dest = null;
 const early = [];
 
 self.onmessage = (e) => {
-  if (e.data.type === 'init') boot(e.data).catch((err) => self.postMessage({ type: 'failed', message: String(err && err.message) }));
+  if (e.data.type === 'snapshot') {
+    makeSnapshot(e.data.base).then((saved) => self.postMessage({ type: 'snapshot', saved }),
+      (err) => self.postMessage({ type: 'snapshot', saved: false, message: String(err && err.message) }));
+  } else if (e.data.type === 'init') boot(e.data).catch((err) => self.postMessage({ type: 'failed', message: String(err && err.message) }));
   else if (dest) handle(e.data);
   else early.push(e.data);
 };
 
 async function boot(init) {
   const t0 = performance.now();
-  const { py, mode } = await bootPython(init.base);
+  const { py, mode, phases } = await bootPython(init.base);
   const browser = py.pyimport('cio_browser.browser');
   dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg),
     { archive, settingsError: init.settingsError });
-  self.postMessage({ type: 'ready', bootMs: performance.now() - t0, bootMode: mode });
+  phases.started = Math.round(performance.now() - t0);
+  self.postMessage({ type: 'ready', bootMs: performance.now() - t0, bootMode: mode, phases });
   early.splice(0).forEach(handle);
 }
 

@@ -181,6 +181,9 @@ class Engine:
         self._full_warned = False
         self.counters: dict[str, int] = {"accepted": 0, "delivered": 0, "requests": 0, "retries": 0}
         self.aside_counts: dict[str, int] = {}
+        #: Told (cheaply, no arguments) whenever what :meth:`leave_plan` returns may have changed. Worker mode
+        #: uses it to hand the page the mapped requests, which the page sends itself when it is closed.
+        self.leave_listener: Callable[[], None] | None = None
 
     # ---- intake ------------------------------------------------------------------------------------------
     def accept(self, records: list[tuple[str, str | None, bool]]) -> None:
@@ -192,6 +195,7 @@ class Engine:
                 continue  # the leader tab delivers it; it is safe in shared storage meanwhile
             self._ingest(key, text)
         self._kick()
+        self._changed()
 
     def resume(self) -> None:
         """Pick up every stored event (this page's, earlier pages', other tabs'): on boot and on leadership."""
@@ -202,6 +206,7 @@ class Engine:
         for key in list(self._memory):
             self._ingest(key, None)
         self._kick()
+        self._changed()
 
     def become_leader(self) -> None:
         self.leader = True
@@ -342,6 +347,7 @@ class Engine:
         finally:
             self._sending = False
             self._kick()  # one request at a time: what arrived meanwhile goes in the next batch
+            self._changed()
 
     async def _complete(self, request: Request, batch: list[Pending], answer: Awaitable[Response]) -> None:
         self.counters["requests"] += 1
@@ -517,6 +523,44 @@ class Engine:
             ready = [p for p in ready if not p.inflight]
             self.ports.spawn(self._complete(request, batch, self.ports.send(request, True)))
 
+    # ---- page-leave handoff (worker mode) -----------------------------------------------------------------
+    def leave_plan(self) -> list[dict[str, Any]]:
+        """The requests the page sends itself if it is closed now, within the keepalive budget (64 KB).
+
+        Why: in worker mode the worker dies with the page, and its own requests with it. The page cannot run
+        Python, so the worker hands it ready request bodies. Included: items never tried, in flight or not (an
+        in-flight request of the worker dies with it), in arrival order. Each request lists ``remove``: the
+        storage keys of events whose every open item is in that request, which the page may delete once it
+        answers 2xx. Everything else stays stored and is sent again by a later page with the same ``id``.
+        """
+        if not self.leader or self.blocked or self.ports.now_ms() < max(self.paused_until, self.retry_at):
+            return []
+        budget = KEEPALIVE_BYTES_BUDGET
+        todo = [p for p in self.pending if p.attempts == 0]
+        plan: list[dict[str, Any]] = []
+        while todo:
+            nxt = self._next_request(todo, budget)
+            if nxt is None:
+                break
+            request, batch = nxt
+            body = request.json()
+            size = len(body.encode("utf-8")) if body is not None else 0
+            if size > budget:
+                break
+            budget -= size
+            todo = [p for p in todo if not any(p is q for q in batch)]
+            items: dict[str, set[int]] = {}
+            for p in batch:
+                items.setdefault(p.key, set()).add(p.index)
+            remove = [k for k, idx in items.items() if self._open.get(k) == idx]
+            plan.append({"method": request.method, "url": request.url, "headers": request.headers, "body": body,
+                         "remove": [x for k in remove for x in (k, self._meta_key(k))]})
+        return plan
+
+    def _changed(self) -> None:
+        if self.leave_listener is not None:
+            self.leave_listener()
+
     # ---- control -----------------------------------------------------------------------------------------
     def clear(self) -> None:
         """Opt-out: forget every kept event of this workspace (storage and memory)."""
@@ -527,6 +571,7 @@ class Engine:
         self.pending.clear()
         self._open.clear()
         self._memory.clear()
+        self._changed()
 
     async def set_aside_records(self) -> list[dict[str, Any]]:
         """Everything kept aside for this workspace (earlier pages included, archive too), oldest first."""

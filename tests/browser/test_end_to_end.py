@@ -83,23 +83,3 @@ def test_proxy_endpoint_mode_sends_no_api_key_from_the_page(context, sink):
     req = sink.requests[-1]
     assert req.path == "/cio-proxy/api/v2/batch" and "authorization" not in req.headers
     assert API_KEY not in page.content()
-
-
-def test_boot_restores_the_memory_snapshot_when_the_build_made_one(context, sink, site):
-    import json
-
-    manifest = json.loads((site / "manifest.json").read_text())
-    assert manifest.get("snapshot"), "build.py makes a snapshot whenever Chromium is there (as it is for tests)"
-    page = open_page(context, sink)
-    mode = page.evaluate("() => window.cioBrowser.bootMode")
-    assert mode == "worker-snapshot"
-    idle = open_page(context, sink, settings_for(sink, boot="idle"))
-    assert idle.evaluate("() => window.cioBrowser.bootMode") == "snapshot"
-
-
-def test_a_missing_snapshot_falls_back_to_a_normal_start(context, sink):
-    context.route("**/snapshot-*.bin.gz", lambda route: route.fulfill(status=404, body="gone"))
-    page = open_page(context, sink)
-    assert page.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
-    page.evaluate("() => analytics.track('Still Works')")
-    assert sink.wait_for(1)[0]["name"] == "Still Works"

@@ -7,9 +7,11 @@ one origin with the relay at ``/cio`` and the local Customer.io endpoint behind 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from .conftest import API_KEY, open_relay_page, wait_until
+from .conftest import API_KEY, DIST, open_relay_page, wait_until
 
 pytest.importorskip("starlette")
 pytestmark = pytest.mark.browser
@@ -46,7 +48,9 @@ def test_the_page_holds_no_key_and_the_endpoint_gets_the_authorization_header(co
 
 
 def test_when_the_worker_fails_to_start_events_go_through_the_relay(context, demo):
-    demo.missing.add("/manifest.json")
+    # The boot module carries the manifest (build.py), so Pyodide's loader is the first thing the worker fetches.
+    pyodide = json.loads((DIST / "manifest.json").read_text())["pyodide"]
+    demo.missing.add(pyodide + "pyodide.mjs")
     page = open_relay_page(context, demo, {"relay": "/cio"})
     page.evaluate("() => analytics.track('Worker Down', {}, {messageId: 'wd-1'})")
     wait_until(lambda: demo.sink.delivered_ids() == ["wd-1"])

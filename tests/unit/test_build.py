@@ -118,3 +118,105 @@ def test_offline_cache_miss_fails_with_exit_code_2_and_writes_nothing(tmp_path: 
     assert "pyodide@" in str(exc.value)
     assert not (tmp_path / "dist").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist")]
+
+
+# ---- first visit: fewer bytes (issue 9) --------------------------------------------------------------------
+
+
+@needs_cache
+def test_browser_wheel_holds_only_browser_code_stored_without_the_readme(site: tuple[Path, dict]) -> None:
+    out, manifest = site
+    with zipfile.ZipFile(out / manifest["wheels"]["cio_browser"].lstrip("/")) as zf:
+        names = zf.namelist()
+        assert "cio_browser/browser.py" in names and "cio_browser/delivery/engine.py" in names
+        assert not [n for n in names if n.startswith(("cio_browser/sink", "cio_browser/relay", "cio_browser/trackapi"))]
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}  # brotli compresses it whole
+        meta = zf.read(f"cio_browser-{manifest['version']}.dist-info/METADATA").decode()
+        assert "# cio_browser" not in meta and "Description-Content-Type" not in meta
+    # pip install still gets the local endpoint: pyproject's packages are not filtered
+    assert "cio_browser" in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert (ROOT / "cio_browser" / "sink.py").is_file()
+
+
+@pytest.mark.parametrize("rel, excluded", [
+    ("cio_browser/sink.py", True), ("cio_browser/relay.py", True), ("cio_browser/relay/app.py", True),
+    ("cio_browser/relay_config.py", True), ("cio_browser/trackapi.py", True), ("cio_browser/trackapi/v2.py", True),
+    ("cio_browser/browser.py", False), ("cio_browser/delivery/engine.py", False), ("cio_browser/settings.py", False),
+])
+def test_server_only_modules_are_kept_out_of_the_browser_wheel_by_pattern(rel: str, excluded: bool) -> None:
+    assert build_py.browser_excluded(rel) is excluded
+
+
+@needs_cache
+def test_trimmed_stdlib_holds_the_listed_files_stored_plus_the_guard(site: tuple[Path, dict]) -> None:
+    out, manifest = site
+    listed = build_py.stdlib_keep()
+    with zipfile.ZipFile(out / manifest["stdlib"].lstrip("/")) as zf:
+        names = set(zf.namelist())
+        assert names == set(listed) | {f"{manifest['stdlib_guard']}.py"}
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+        guard = zf.read(f"{manifest['stdlib_guard']}.py").decode()
+    # what the destination imports at run time is there; what it never imports is not
+    for needed in ("json/__init__.py", "asyncio/__init__.py", "email/utils.py", "pyodide/ffi/__init__.py",
+                   "_pyodide/_base.py", "dataclasses.py", "re/__init__.py", "urllib/parse.py"):
+        assert needed in names, needed
+    for unused in ("xml/dom/__init__.py", "unittest/__init__.py", "pydoc.py", "email/message.py"):
+        assert unused not in names and repr(unused[:-3].replace("/__init__", "").replace("/", ".")) in guard
+    assert (out / manifest["pyodide"].strip("/") / "python_stdlib.zip").is_file()  # PyScript pages keep it all
+    assert len(names) < 200  # of Pyodide's 614 files
+
+
+def test_stdlib_guard_names_a_trimmed_module_loudly(tmp_path: Path) -> None:
+    """The guard, run under CPython: an import of a trimmed module fails with the fix in the message."""
+    source = build_py.STDLIB_GUARD % "{'xml', 'xml.dom', 'cio_fake_trimmed'}"
+    (tmp_path / "guard_under_test.py").write_text(source)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import guard_under_test\n"
+            "try:\n    import cio_fake_trimmed\nexcept ModuleNotFoundError as e:\n    print('ERR', e)\n"
+            "import json; print('json ok')")
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert "ERR Customer.io: the standard-library module 'cio_fake_trimmed' is not in cio_browser's" in out.stdout
+    assert "stdlib-modules.txt" in out.stdout and "json ok" in out.stdout
+    assert "cio_fake_trimmed" in out.stderr  # also reported on its own (console.error in a browser)
+
+
+@needs_cache
+def test_assets_are_precompressed_and_archives_compress(site: tuple[Path, dict]) -> None:
+    import gzip
+
+    import brotli
+
+    out, manifest = site
+    pyodide = out / manifest["pyodide"].strip("/")
+    for path in (pyodide / "pyodide.asm.wasm", pyodide / "pyodide.asm.mjs", out / manifest["stdlib"].lstrip("/"),
+                 out / manifest["wheels"]["cio_browser"].lstrip("/"), out / "cio-browser.js", out / "cio-worker.mjs"):
+        data = path.read_bytes()
+        br, gz = path.with_name(path.name + ".br"), path.with_name(path.name + ".gz")
+        assert brotli.decompress(br.read_bytes()) == data and gzip.decompress(gz.read_bytes()) == data, path
+        assert br.stat().st_size < gz.stat().st_size < len(data), path
+    # stored entries: the trimmed stdlib compresses to a quarter, the wheel to under a third
+    stdlib = out / manifest["stdlib"].lstrip("/")
+    assert (stdlib.with_name(stdlib.name + ".br")).stat().st_size < stdlib.stat().st_size / 4
+
+
+@needs_cache
+def test_first_visit_bytes_stay_under_4_mb_with_brotli(site: tuple[Path, dict]) -> None:
+    """What the destination itself downloads on a first visit, as the browser receives it (brotli)."""
+    out, manifest = site
+    pyodide = manifest["pyodide"]
+    urls = ["/cio-browser.js", "/cio-worker.mjs", pyodide + "pyodide.mjs", pyodide + "pyodide.asm.mjs",
+            pyodide + "pyodide.asm.wasm", manifest["stdlib"], *(manifest["wheels"][w] for w in manifest["boot_wheels"])]
+    total = sum((out / (u.lstrip("/") + ".br")).stat().st_size for u in urls)
+    assert total <= 4_000_000, total
+    assert "snapshot" not in manifest  # the build makes none: the visitor's browser does
+
+
+@needs_cache
+def test_boot_module_carries_the_manifest_and_the_worker_is_one_file(site: tuple[Path, dict]) -> None:
+    out, manifest = site
+    boot = (out / "cio-boot.mjs").read_text()
+    assert build_py.MANIFEST_MARKER not in boot
+    assert json.dumps(manifest["stdlib"]) in boot
+    worker = (out / "cio-worker.mjs").read_text()
+    assert "import {" not in worker and "async function bootPython" in worker and "const archive" in worker
+    assert "lockFileContents: manifest.lock" in boot and manifest["lock"]["packages"] == {}

@@ -301,6 +301,46 @@ def test_the_api_key_never_reaches_storage_or_logs():
     run(go())
 
 
+def test_leave_plan_hands_over_never_tried_items_within_64_kb_with_the_keys_a_2xx_settles():
+    """Worker mode: what the page sends itself on pagehide (the worker dies with the page)."""
+    async def go():
+        engine, ports, glue = make(flushInterval=5000)
+        told = []
+        engine.leave_listener = lambda: told.append(1)
+        glue.keep(*[track("Leaving", f"m-{i}", blob="z" * 10_000) for i in range(10)])
+        assert told, "the listener hears about new items"
+        plan = engine.leave_plan()
+        assert plan and sum(len(r["body"].encode()) for r in plan) <= 64 * 1024
+        ids = [e["id"] for r in plan for e in json.loads(r["body"])["batch"]]
+        assert ids == [f"m-{i}" for i in range(len(ids))] and 3 <= len(ids) < 10  # arrival order, budget-bound
+        first = plan[0]
+        assert first["method"] == "POST" and first["url"].endswith("/api/v2/batch")
+        assert first["headers"]["authorization"].startswith("Basic ")
+        stored = stored_events(ports)
+        assert [k for k in first["remove"] if ":in:" in k] == stored[:len(json.loads(first["body"])["batch"])]
+        # nothing was sent or removed by planning
+        assert ports.sent == [] and stored_events(ports) == stored
+        await ports.run(advance_ms=10_000)
+        assert engine.leave_plan() == [] and stored_events(ports) == []  # delivered: nothing left to hand over
+    run(go())
+
+
+def test_leave_plan_leaves_out_items_already_tried_and_everything_while_paused():
+    async def go():
+        engine, ports, glue = make()
+        ports.script.append(Response(503, {}, "{}"))
+        glue.keep(track("Once", "m-1"))
+        await ports.run()
+        ports.clock += 600_000  # its backoff is over, but the retry has not gone yet
+        assert engine.leave_plan() == []  # tried once: it waits for the worker's (or the next page's) retry
+        ports.script.append(Response(429, {"retry-after": "30"}, "{}"))
+        glue.keep(track("Fresh", "m-2"))
+        await ports.run()
+        glue.keep(track("Later", "m-3"))
+        assert engine.leave_plan() == []  # paused by Retry-After: nothing goes, not even never-tried items
+    run(go())
+
+
 # ---- calm under failure: the queue backs off, not each event ---------------------------------------------------
 def outage(ports, until_ms):
     """The endpoint answers 503 until ``until_ms`` (fake clock), then 200."""

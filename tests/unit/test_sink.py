@@ -634,6 +634,48 @@ def test_cli_prints_url_and_site_id_but_never_the_key(site: Path) -> None:
     assert stderr == ""  # quiet by default: no per-request log lines
 
 
+# ---- pre-compressed variants (build.py writes <file>.br and <file>.gz) --------------------------------------
+
+
+def _precompress(site: Path, rel: str) -> bytes:
+    import brotli
+
+    data = (site / rel).read_bytes()
+    (site / (rel + ".br")).write_bytes(brotli.compress(data))
+    (site / (rel + ".gz")).write_bytes(gzip.compress(data, mtime=0))
+    return data
+
+
+@pytest.mark.parametrize("rel", ["app.js", "stdlib.zip", "pkg-0.1.0-py3-none-any.whl",
+                                 "vendor/pyodide-0.27.0/pyodide.asm.wasm"])
+def test_precompressed_variants_are_sent_with_content_encoding(sink: Sink, site: Path, rel: str) -> None:
+    import brotli
+
+    data = _precompress(site, rel)
+    url = f"{sink.url}/{rel}"
+    br = call(url, headers={"Accept-Encoding": "gzip, deflate, br, zstd"}, auth=False)
+    assert br.headers["Content-Encoding"] == "br" and br.headers["Vary"] == "Accept-Encoding"
+    assert brotli.decompress(br.raw) == data and br.raw == (site / (rel + ".br")).read_bytes()
+    gz = call(url, headers={"Accept-Encoding": "gzip"}, auth=False)
+    assert gz.headers["Content-Encoding"] == "gzip" and gzip.decompress(gz.raw) == data
+    refused = call(url, headers={"Accept-Encoding": "br;q=0, gzip"}, auth=False)
+    assert refused.headers["Content-Encoding"] == "gzip"
+    plain = call(url, auth=False)
+    assert plain.headers["Content-Encoding"] is None and plain.raw == data
+    assert len({br.headers["ETag"], gz.headers["ETag"], plain.headers["ETag"]}) == 3
+    assert br.headers["Content-Type"] == plain.headers["Content-Type"]  # the type of the file, not of .br
+    again = call(url, headers={"Accept-Encoding": "br", "If-None-Match": br.headers["ETag"]}, auth=False)
+    assert again.status == 304
+    assert sink.compressions == 0  # pre-compressed files are never compressed by the server
+
+
+def test_hashed_wheels_are_immutable(sink: Sink, site: Path) -> None:
+    (site / "wheels").mkdir()
+    (site / "wheels" / "x-1-0abc-py3-none-any.whl").write_bytes(b"PK")
+    answer = call(sink.url + "/wheels/x-1-0abc-py3-none-any.whl", auth=False)
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
 # ---- what the sink hands out: no key, no arbitrary origin ---------------------------------------------------
 
 

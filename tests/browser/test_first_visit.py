@@ -1,0 +1,89 @@
+"""A first visit a site owner can afford (issue 9): what the visitor downloads, when, and what a closed page sends."""
+
+from __future__ import annotations
+
+from .conftest import open_page, settings_for, wait_until
+
+SNAPSHOT_SAVED = """() => new Promise((resolve) => {
+  if (window.cioBrowser.snapshotSaved !== undefined) resolve(window.cioBrowser.snapshotSaved);
+  addEventListener('cio-browser:snapshot', (e) => resolve(e.detail.saved));
+})"""
+
+
+def test_first_visit_starts_python_then_the_browser_keeps_a_snapshot_for_the_next_visits(context, sink):
+    responses = []
+    context.on("response", lambda r: responses.append(r))
+    page = open_page(context, sink)
+    assert page.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
+    assert page.evaluate(SNAPSHOT_SAVED) is True
+    assert not [r.url for r in responses if "snapshot" in r.url], "no snapshot comes from the network"
+    page.close()
+    again = open_page(context, sink)
+    assert again.evaluate("() => window.cioBrowser.bootMode") == "worker-snapshot"
+    again.evaluate("() => analytics.track('Back Again', {}, {messageId: 'm-back'})")
+    assert sink.wait_for(1)[0]["id"] == "m-back"
+    idle = open_page(context, sink, settings_for(sink, boot="idle"))
+    assert idle.evaluate("() => window.cioBrowser.bootMode") == "snapshot"
+    assert again.console_errors() == [] and idle.console_errors() == []
+
+
+def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context, sink):
+    page = open_page(context, sink)
+    assert page.evaluate(SNAPSHOT_SAVED) is True
+    page.evaluate("""async () => {
+      const cache = await caches.open('cio-browser-snapshot');
+      for (const key of await cache.keys()) await cache.put(key, new Response(new Uint8Array(64)));
+    }""")
+    page.close()
+    again = open_page(context, sink)
+    assert again.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
+    assert "stored memory snapshot not used" in again.console_text()
+    again.evaluate("() => analytics.track('Still Works', {}, {messageId: 'm-ok'})")
+    assert sink.wait_for(1)[0]["id"] == "m-ok"
+    assert again.evaluate(SNAPSHOT_SAVED) is True  # a good one replaces it
+
+
+def test_python_downloads_start_after_load_and_come_brotli_compressed(context, sink):
+    responses = []
+    context.on("response", lambda r: responses.append(r))
+    page = open_page(context, sink)
+    timing = page.evaluate("""() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const worker = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/cio-worker.mjs'));
+      return [nav.loadEventEnd, worker.startTime];
+    }""")
+    assert timing[1] >= timing[0], f"the worker was requested at {timing[1]} ms, before load ended ({timing[0]} ms)"
+    page.evaluate("0")
+    encodings = {r.url.rsplit("/", 1)[-1]: r.headers.get("content-encoding") for r in responses}
+    wasm = [v for k, v in encodings.items() if k == "pyodide.asm.wasm"]
+    stdlib = [v for k, v in encodings.items() if k.startswith("cio-stdlib-")]
+    assert wasm == ["br"] and stdlib == ["br"], encodings
+    assert not [k for k in encodings if k in ("python_stdlib.zip", "pyodide-lock.json", "manifest.json")]
+
+
+def test_worker_mode_page_sends_mapped_events_itself_when_closed(context, sink):
+    """The worker hands the page the ready bodies; on pagehide the page sends them (keepalive)."""
+    page = open_page(context, sink, settings_for(sink, flushInterval=30_000))
+    page.evaluate("() => analytics.track('Leaving Soon', {plan: 'pro'}, {messageId: 'leave-1'})")
+    page.wait_for_timeout(500)  # mapped in the worker, handed to the page; the batch waits 30 s
+    assert sink.delivered_ids() == []
+    page.goto("about:blank")
+    wait_until(lambda: sink.delivered_ids() == ["leave-1"], timeout=10)
+    entity = sink.entities()[0]
+    assert (entity["name"], entity["attributes"]["plan"]) == ("Leaving Soon", "pro")
+    # at-least-once: whatever the page could not see confirmed goes again from the next page, with the same id
+    page.goto(sink.url + "/test.html")
+    page.wait_ready()
+    page.evaluate("() => window.cioBrowser.flush()")
+    assert set(sink.delivered_ids()) == {"leave-1"}
+
+
+def test_a_module_trimmed_from_the_standard_library_fails_loudly(context, sink):
+    page = open_page(context, sink, settings_for(sink, boot="eager"))
+    error = page.evaluate("""() => {
+      try { window.cioBrowser.pyodide.runPython('import xml.dom.minidom'); return null; }
+      catch (e) { return String(e.message); }
+    }""")
+    assert "the standard-library module 'xml' is not in cio_browser's trimmed standard library" in error
+    assert "stdlib-modules.txt" in error
+    assert any("trimmed standard library" in e for e in page.console_errors())
