@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,8 +109,9 @@ class Settings:
     enabled: bool = True
     boot: str = "worker"
     #: Keys of the raw settings that were accepted but have no effect here (Segment's own metadata), so the
-    #: destination can say once, at start-up, what it ignored.
-    ignored: tuple[str, ...] = ()
+    #: destination can say once, at start-up, what it ignored. A note about the input, not a setting: it is not
+    #: in :meth:`to_dict` and two settings that differ only here are equal.
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -124,7 +125,9 @@ class Settings:
         where the destination is built (:func:`cio_browser.config.load`).
         """
         if isinstance(raw, Settings):
-            return raw
+            # ``Settings(site_id=…)`` built directly was never checked: check it as the dict it stands for.
+            parsed = cls.from_dict(raw.to_dict(include_api_key=True), require_credentials=require_credentials)
+            return raw if parsed == raw else replace(parsed, ignored=raw.ignored)
         if not isinstance(raw, dict):
             raise SettingsError([f"settings must be an object, got {type(raw).__name__}"])
         problems: list[str] = []
@@ -214,12 +217,16 @@ class Settings:
             raise SettingsError(problems)
         return cls(**out)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the settings *without* the API key (safe to log or store)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
+    def to_dict(self, *, include_api_key: bool = False) -> dict[str, Any]:
+        """The settings as a plain dict under their canonical names, which :meth:`from_dict` reads back.
+
+        By default *without* the API key, so the dict is safe to log, show or store:
+        ``Settings.from_dict(s.to_dict())`` is ``s`` without its key. ``include_api_key=True`` gives every setting
+        (``Settings.from_dict(s.to_dict(include_api_key=True)) == s``), for handing the settings on in memory.
+        """
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name != "ignored" and (include_api_key or f.name != "api_key")}
         d["subscriptions"] = list(self.subscriptions) if self.subscriptions is not None else None
-        d["ignored"] = list(self.ignored)
-        d["has_api_key"] = bool(self.api_key)
         return d
 
     def delivery_problems(self) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cio_browser.config import load
@@ -73,6 +75,31 @@ def test_the_api_key_is_not_in_repr_or_to_dict_or_errors():
     with pytest.raises(SettingsError) as info:
         Settings.from_dict({"siteId": "s", "apiKey": "very-secret", "batchSize": "x"})
     assert "very-secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("raw", [
+    {},
+    {"siteId": "s", "apiKey": "k"},
+    {"siteId": "s", "apiKey": "k", "accountRegion": EU, "mode": "classic", "batching": False, "batchSize": 10,
+     "flushInterval": 0, "maxAttempts": 3, "maxAge": 60_000, "debug": True, "enabled": False, "boot": "eager"},
+    {"endpoint": "https://example.org/cio/"},
+    {"relay": "https://www.example.com/cio", "siteId": "s"},
+    {"siteId": "s", "apiKey": "k", "subscriptions": [{"action": "trackEvent", "subscribe": 'type = "track"'}]},
+    {"siteId": "s", "apiKey": "k", "versionSettings": {}, "type": "browser"},   # as Segment stores them
+])
+def test_settings_read_back_what_to_dict_writes(raw):
+    s = Settings.from_dict(raw)
+    assert Settings.from_dict(s.to_dict(include_api_key=True)) == s
+    assert Settings.from_dict(s.to_dict()) == replace(s, api_key="")   # the default leaves the key out
+    assert Settings.from_dict(s) is s
+
+
+def test_a_settings_object_built_directly_is_checked_like_a_dict():
+    with pytest.raises(SettingsError, match="apiKey is required"):
+        load(Settings(site_id="s"))
+    with pytest.raises(SettingsError, match="siteId must not contain ':'.*batchSize must be a whole number"):
+        Settings.from_dict(Settings(site_id="a:b", api_key="k", batch_size=0))
+    assert load(Settings(site_id="s", api_key="k")).settings == Settings.from_dict({"siteId": "s", "apiKey": "k"})
 
 
 def test_a_malformed_subscription_is_a_settings_error_naming_the_position():
