@@ -19,7 +19,7 @@ from .delivery.inventory import Inventory
 from .layout import LOCK, inbox_key, namespace_of
 from .preview import check_settings, mask_headers, preview, request_fingerprints
 from .request import Request
-from .settings import Settings, SettingsError
+from .settings import Settings, SettingsError, canonical_name
 
 #: Requests kept in the page's request log (newest last) for the Event Tester and debugging.
 REQUEST_LOG_SIZE = 300
@@ -537,7 +537,7 @@ def install(settings: Any, analytics: Any = None, glue_url: str | None = None) -
     from pyodide.ffi import create_once_callable, create_proxy
 
     if isinstance(settings, Settings):
-        raw = settings.to_dict()
+        raw = settings.to_dict(include_api_key=True)   # checked at start-up like any dict
     else:
         raw = settings.to_py() if hasattr(settings, "to_py") else dict(settings)
     dest = start(json.dumps(raw))
@@ -545,7 +545,8 @@ def install(settings: Any, analytics: Any = None, glue_url: str | None = None) -
     dest._proxies.append(handle)
     script = js.document.createElement("script")
     script.src = glue_url or str(js.location.origin) + "/cio-browser.js"
-    script.dataset.settings = json.dumps(raw)
+    # The glue needs the site (its namespace), relay and enabled, never the key: the DOM is any script's to read.
+    script.dataset.settings = json.dumps({k: v for k, v in raw.items() if canonical_name(k) != "api_key"})
     script.dataset.boot = "external"
     if analytics is not None:
         script.dataset.register = "false"
