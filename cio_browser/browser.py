@@ -16,10 +16,10 @@ from .config import Config
 from .config import load as load_config
 from .delivery.engine import Engine, NetworkError, Response
 from .delivery.inventory import Inventory
-from .layout import LOCK, inbox_key, namespace_of
+from .layout import LOCK, inbox_key
 from .preview import check_settings, mask_headers, preview, request_fingerprints
 from .request import Request
-from .settings import Settings, SettingsError, canonical_name
+from .settings import Settings, SettingsError, canonical_name, namespace_of
 
 #: Requests kept in the page's request log (newest last) for the Event Tester and debugging.
 REQUEST_LOG_SIZE = 300
@@ -377,7 +377,7 @@ def _absolute(raw: Any, origin: str) -> Any:
 
 
 def _namespace_of(settings_json: Any) -> str:
-    """The namespace the glue stored under for settings Python could not accept (layout.namespace_of)."""
+    """The namespace the glue stored under for settings Python could not accept (settings.namespace_of)."""
     try:
         raw = json.loads(settings_json) if isinstance(settings_json, str) else settings_json
     except ValueError:

@@ -24,7 +24,8 @@ from typing import Any
 PREFIX = "cio_browser:v1:"
 #: The namespace of settings without a site ID (a proxy endpoint that adds the credentials).
 NO_SITE = "proxy"
-#: Setting names, in precedence order, that hold the site ID (the first present one counts).
+#: Setting names, in precedence order, that hold the site ID (the first present and not null counts; a number is
+#: written as JavaScript writes it: :func:`cio_browser.settings.namespace_of`).
 SITE_KEYS = ("siteId", "site_id")
 INBOX = ":in:"
 META = ":meta:"
@@ -43,19 +44,6 @@ def namespace(site_id: str | None) -> str:
     count (settings strip them), so ``" abc "`` and ``"abc"`` are one workspace."""
     site = (site_id or "").strip()
     return PREFIX + (site or NO_SITE)
-
-
-def namespace_of(raw_settings: Any) -> str:
-    """The namespace for raw settings as a site owner wrote them, valid or not: the first :data:`SITE_KEYS`
-    member present (a string or number), stripped. The JS glue applies this same rule to the data it is handed."""
-    site: Any = ""
-    if isinstance(raw_settings, dict):
-        for name in SITE_KEYS:
-            if name in raw_settings and raw_settings[name] is not None:
-                value = raw_settings[name]
-                site = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
-                break
-    return namespace(site)
 
 
 def site_of(key: str) -> str | None:

@@ -24,15 +24,16 @@ from .constants import (
     REGION_LABELS,
 )
 from .errors import SettingsError
-from .layout import namespace
+from .jsvalues import js_number_to_string
+from .layout import SITE_KEYS, namespace
 
-__all__ = ["SEGMENT_METADATA_KEYS", "Settings", "SettingsError", "canonical_name", "region_code",
+__all__ = ["SEGMENT_METADATA_KEYS", "Settings", "SettingsError", "canonical_name", "namespace_of", "region_code",
            "subscriptions_in"]
 
 
 #: Keys accepted in the raw settings mapping, by canonical name -> accepted spellings.
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "site_id": ("siteId", "site_id"),
+    "site_id": SITE_KEYS,
     "api_key": ("apiKey", "api_key"),
     "region": ("accountRegion", "region", "datacenter"),
     "endpoint": ("endpoint", "proxy", "proxyUrl", "proxy_url"),
@@ -140,15 +141,15 @@ class Settings:
             present = [s for s in spellings if s in raw]
             if present:
                 values[name] = raw[present[0]]
+        values["site_id"] = _site_value(raw)   # the glue's rule: it names the namespace events are stored under
         out: dict[str, Any] = {}
 
         def text(name: str, label: str) -> str:
             v = values.get(name, "")
             if v is None:
                 return ""
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                v = str(v)
-            if not isinstance(v, str):
+            v = _as_text(v)
+            if v is None:
                 problems.append(f"{label} must be a string")
                 return ""
             return v.strip()
@@ -261,6 +262,35 @@ class Settings:
     def storage_namespace(self) -> str:
         """Browser-storage key prefix; includes the site so two workspaces on one origin never mix queues."""
         return namespace(self.site_id)
+
+
+def namespace_of(raw_settings: Any) -> str:
+    """The storage namespace for raw settings as a site owner wrote them, valid or not.
+
+    For valid settings it is their :attr:`Settings.storage_namespace`; either way it is the one the JS glue stores
+    events under (www/cio-browser.js ``namespace``, handed :data:`~cio_browser.layout.SITE_KEYS` by build.py): the
+    first site key present and not null, a number written as JavaScript writes it, surrounding spaces stripped.
+    """
+    value = _site_value(raw_settings) if isinstance(raw_settings, dict) else None
+    return namespace(_as_text(value) if value is not None else None)
+
+
+def _site_value(raw: dict[str, Any]) -> Any:
+    """The site ID as written: the first of :data:`~cio_browser.layout.SITE_KEYS` present and not null."""
+    for name in SITE_KEYS:
+        if raw.get(name) is not None:
+            return raw[name]
+    return None
+
+
+def _as_text(value: Any) -> str | None:
+    """A text setting's value: a string as is, a number as JavaScript's ``String(number)`` writes it (``1.0`` is
+    ``"1"``, as the glue sees it after ``JSON.parse``), else None (not text)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return js_number_to_string(value)
+    return None
 
 
 def _base_url(value: str, label: str, problems: list[str]) -> str:
