@@ -710,6 +710,43 @@ def build_cio_wheel(dest_dir: Path, warnings: list[str]) -> tuple[Path, str]:
     return wheel, build_tag
 
 
+def build_compiled_wheel(source_wheel: Path, compiled: dict[str, bytes]) -> Path:
+    """Write the boot's twin of ``source_wheel``: the same package with every ``.py`` replaced by its ``.pyc``.
+
+    ``compiled`` maps ``name.py`` to the bytecode Pyodide's Python made of it (:func:`compile_for_pyodide`). The
+    bytecode only loads in that Python, so the twin is tagged ``cp314-none-any``; the source wheel stays the one
+    PyScript pages and ``pip`` use. The worker unpacks this one: no source is compiled in a visitor's browser.
+    """
+    name, version, build_tag = source_wheel.name.split("-")[:3]
+    tag = f"cp{PYODIDE_PYTHON.replace('.', '')}-none-any"
+    dist_info = f"{name}-{version}.dist-info"
+    entries: list[tuple[str, bytes]] = []
+    with zipfile.ZipFile(source_wheel) as zf:
+        for member in zf.namelist():
+            if member.endswith(".py"):
+                entries.append((member + "c", compiled[member]))
+            elif member == f"{dist_info}/WHEEL":
+                entries.append((member, zf.read(member).replace(b"Tag: py3-none-any", f"Tag: {tag}".encode())))
+            elif member != f"{dist_info}/RECORD":
+                entries.append((member, zf.read(member)))
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for arcname, data in entries:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        writer.writerow([arcname, f"sha256={digest}", len(data)])
+    writer.writerow([f"{dist_info}/RECORD", "", ""])
+    entries.append((f"{dist_info}/RECORD", record.getvalue().encode()))
+    wheel = source_wheel.with_name(f"{name}-{version}-{build_tag}-{tag}.whl")
+    _write_stored_zip(wheel, entries)
+    return wheel
+
+
+def wheel_sources(wheel: Path) -> dict[str, bytes]:
+    """The ``.py`` members of a wheel, by name."""
+    with zipfile.ZipFile(wheel) as zf:
+        return {m: zf.read(m) for m in zf.namelist() if m.endswith(".py")}
+
+
 def _write_stored_zip(path: Path, entries: list[tuple[str, bytes]]) -> None:
     """A reproducible zip with *stored* entries: deflated entries would defeat the server's brotli/gzip (an
     archive of stored text compresses as a whole, better than entry by entry)."""
@@ -744,29 +781,94 @@ def _module_name(path: str) -> str | None:
     return ".".join(parts) or None
 
 
-def build_stdlib(full: Path, dest_dir: Path) -> tuple[Path, int, list[str]]:
-    """Write ``cio-stdlib-<hash>.zip``: only the listed files of Pyodide's stdlib, stored, plus the guard module.
-
-    Returns (path, files kept, trimmed module names). Pyodide's own ``python_stdlib.zip`` stays for PyScript pages,
-    which need far more of the standard library.
-    """
+def stdlib_sources(full: Path) -> tuple[dict[str, bytes], list[str]]:
+    """The listed files of Pyodide's stdlib plus the guard module, as source; and the trimmed module names."""
     keep = stdlib_keep()
     with zipfile.ZipFile(full) as zf:
         names = set(zf.namelist())
         if missing := sorted(set(keep) - names):
             raise BuildError(f"{STDLIB_LIST.name} lists files {missing} that {full.name} does not have")
-        entries = [(name, zf.read(name)) for name in sorted(keep)]
+        sources = {name: zf.read(name) for name in sorted(keep)}
     kept_modules = {m for m in map(_module_name, keep) if m}
     trimmed = sorted(m for m in map(_module_name, names) if m and m not in kept_modules)
     guard = STDLIB_GUARD % ("{\n    " + ",\n    ".join(repr(m) for m in trimmed) + ",\n}")
     compile(guard, STDLIB_GUARD_MODULE, "exec", dont_inherit=True)
-    entries.append((f"{STDLIB_GUARD_MODULE}.py", guard.encode()))
+    sources[f"{STDLIB_GUARD_MODULE}.py"] = guard.encode()
+    return sources, trimmed
+
+
+def build_stdlib(sources: dict[str, bytes], compiled: dict[str, bytes], dest_dir: Path) -> Path:
+    """Write ``cio-stdlib-<hash>.zip``: the trimmed standard library as bytecode only, stored.
+
+    Python imports a sourceless ``.pyc`` from a zip as it is, so nothing is compiled in the visitor's browser.
+    Pyodide's own ``python_stdlib.zip`` (source) stays for PyScript pages, which need far more of it.
+    """
+    entries = [(name + "c", compiled[name]) for name in sorted(sources) if name.endswith(".py")]
+    entries += [(name, data) for name, data in sorted(sources.items()) if not name.endswith(".py")]
     digest = hashlib.sha256()
     for name, data in entries:
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     path = dest_dir / f"cio-stdlib-{digest.hexdigest()[:12]}.zip"
     _write_stored_zip(path, entries)
-    return path, len(keep), trimmed
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bytecode, compiled by Pyodide's own Python
+# --------------------------------------------------------------------------------------------------------------
+
+#: Run by Node: compiles with Pyodide's interpreter (optimize=2, no column tables, unchecked-hash pycs).
+PYC_SCRIPT = ROOT / "tools" / "pyodide_compile.mjs"
+PYC_TIMEOUT_S = 600
+
+
+def compile_for_pyodide(sources: dict[str, bytes], pyodide_dir: Path, cache_dir: Path, log: Log) -> dict[str, bytes]:
+    """``{"a/b.py": source}`` -> ``{"a/b.py": bytecode}`` for Pyodide's Python, made by that Python under Node.
+
+    Why here: importing source in the browser compiles it on every first visit (most of Python's cold start in
+    wasm). Only Pyodide's interpreter makes bytecode it will load, so the build runs it in Node (which comes with
+    npm). Each file's bytecode is cached under ``.cache/pyc`` by its source, name, Pyodide version and the
+    compile script, so a rebuild compiles only what changed (or nothing).
+    """
+    script = PYC_SCRIPT.read_bytes()
+
+    def key(name: str, data: bytes) -> str:
+        h = hashlib.sha256(f"{PYODIDE_VERSION}\0{name}\0".encode())
+        h.update(hashlib.sha256(script).digest() + data)
+        return h.hexdigest()
+
+    store = cache_dir / "pyc"
+    keys = {name: key(name, data) for name, data in sources.items()}
+    missing = [name for name in sources if not (store / f"{keys[name]}.pyc").is_file()]
+    if missing:
+        node = shutil.which("node")
+        if node is None:
+            raise BuildError("Node.js (`node`, installed with npm) is needed to compile Python for Pyodide; "
+                             "install it (apt-get install -y nodejs npm) and rebuild")
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="cio-pyc-") as tmp:
+            src, out = Path(tmp, "src"), Path(tmp, "out")
+            for name in missing:
+                (src / name).parent.mkdir(parents=True, exist_ok=True)
+                (src / name).write_bytes(sources[name])
+            out.mkdir()
+            try:
+                proc = subprocess.run([node, str(PYC_SCRIPT), str(pyodide_dir), str(src), str(out)],
+                                      capture_output=True, text=True, timeout=PYC_TIMEOUT_S, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired as exc:
+                raise BuildError(f"compiling Python for Pyodide took over {PYC_TIMEOUT_S} s") from exc
+            if proc.returncode != 0:
+                raise BuildError(f"compiling Python for Pyodide failed:\n{_tail(proc.stderr or proc.stdout, 12)}")
+            store.mkdir(parents=True, exist_ok=True)
+            for name in missing:
+                compiled = out / (name + "c")
+                if not compiled.is_file():
+                    raise BuildError(f"Pyodide did not compile {name}")
+                tmp_file = store / f"{keys[name]}.{os.getpid()}.tmp"
+                tmp_file.write_bytes(compiled.read_bytes())
+                tmp_file.replace(store / f"{keys[name]}.pyc")
+        log(f"  compiled {len(missing)} Python files for Pyodide in {time.perf_counter() - started:.1f} s")
+    return {name: (store / f"{keys[name]}.pyc").read_bytes() for name in sources}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -881,7 +983,7 @@ def verify(out: Path, manifest: dict, result: BuildResult) -> None:
     expected = [manifest["pyodide"] + f for f in PYODIDE_FILES]
     expected += [manifest["analytics"] + f for f in ("index.js", "standalone.js")]
     expected += [manifest["pyscript"] + f for f in ("core.js", "core.css")]
-    expected += list(manifest["wheels"].values()) + [manifest["stdlib"]]
+    expected += list(manifest["wheels"].values()) + list(manifest["compiled"].values()) + [manifest["stdlib"]]
     if not manifest["boot_wheels"] or manifest["boot_wheels"][-1] != PACKAGE:
         errors.append(f"boot_wheels {manifest['boot_wheels']} must end with {PACKAGE}")
     errors += [
@@ -1040,9 +1142,16 @@ def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: Bu
 
     pyodide_dir = tmp / vendor_dirs["pyodide"][1]
     lock = json.loads((pyodide_dir / "pyodide-lock.json").read_text())
-    stdlib, kept, trimmed = build_stdlib(pyodide_dir / "python_stdlib.zip", pyodide_dir)
-    result.parts.append(Part("  trimmed stdlib", f"{kept} of Pyodide's files", stdlib.relative_to(tmp).as_posix(),
-                             1, stdlib.stat().st_size, True))
+    std_sources, trimmed = stdlib_sources(pyodide_dir / "python_stdlib.zip")
+    own_sources = wheel_sources(own)
+    compiled = compile_for_pyodide({**std_sources, **own_sources}, pyodide_dir, cache_dir, log)
+    stdlib = build_stdlib(std_sources, compiled, pyodide_dir)
+    result.parts.append(Part("  trimmed stdlib", f"{len(std_sources) - 1} of Pyodide's files, compiled",
+                             stdlib.relative_to(tmp).as_posix(), 1, stdlib.stat().st_size, True))
+    own_compiled = build_compiled_wheel(own, compiled)
+    result.parts.append(Part(f"  {PACKAGE}, compiled", "what the worker unpacks", f"wheels/{own_compiled.name}", 1,
+                             own_compiled.stat().st_size, True))
+    compiled_wheels = {PACKAGE: f"/wheels/{own_compiled.name}"}
     boot = boot_order({key: tmp / url.lstrip("/") for key, url in manifest_wheels.items()})
     wheel_total = sum(wheel_sizes.values())
     sizes.update(wheels=wheel_sizes, www=www_size, stdlib=stdlib.stat().st_size)
@@ -1052,7 +1161,7 @@ def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: Bu
         sum((pyodide_dir / f).stat().st_size for f in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm"))
         + stdlib.stat().st_size
         + (tmp / vendor_dirs["analytics"][1] / "index.js").stat().st_size
-        + sum(wheel_sizes[key] for key in boot)
+        + sum((tmp / (compiled_wheels.get(key) or manifest_wheels[key]).lstrip("/")).stat().st_size for key in boot)
     )
     sizes["total"] = sizes["pyodide"] + sizes["analytics"] + sizes["pyscript"] + wheel_total + www_size
 
@@ -1073,8 +1182,10 @@ def _assemble(tmp: Path, cache_dir: Path, *, offline: bool, log: Log, result: Bu
         "analytics": f"/{vendor_dirs['analytics'][1]}/",
         "pyscript": f"/{vendor_dirs['pyscript'][1]}/",
         "wheels": manifest_wheels,
-        # What the loader unpacks: cio_browser and its dependencies, dependencies first.
+        # What the loader unpacks: cio_browser and its dependencies, dependencies first; the compiled twin of a
+        # wheel where there is one (its bytecode only loads in this Pyodide's Python).
         "boot_wheels": boot,
+        "compiled": compiled_wheels,
         # The trimmed standard library (loadPyodide's stdLibURL) and the module that guards it.
         "stdlib": "/" + stdlib.relative_to(tmp).as_posix(),
         "stdlib_guard": STDLIB_GUARD_MODULE,

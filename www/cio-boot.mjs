@@ -22,9 +22,8 @@ async function openCache() {
   try { return globalThis.caches ? await caches.open(SNAPSHOT_CACHE) : null; } catch (err) { return null; }
 }
 
-async function readSnapshot(cache, key) {
-  const hit = cache && await cache.match(key);
-  if (!hit) return null;
+// The stored snapshot's bytes (gunzipped as they stream out of Cache Storage).
+async function readSnapshot(hit) {
   const body = hit.headers.get('x-cio-encoding') === 'gzip' ? hit.body.pipeThrough(new DecompressionStream('gzip')) : hit.body;
   return new Uint8Array(await new Response(body).arrayBuffer());
 }
@@ -34,19 +33,23 @@ function snapshotKey(manifest, base) {
   return new URL('__cio_snapshot/' + manifest.versions.pyodide + '-' + manifest.build, base).href;
 }
 
-export async function bootPython(base) {
+// `mayDownload` resolves when Python's downloads may start (the page's `load`): a return visit with a stored
+// snapshot needs no network, so it starts at once; a first visit waits, so the page's own resources go first.
+export async function bootPython(base, mayDownload = Promise.resolve()) {
   const t0 = performance.now();
   const phases = {};
   const mark = (name) => { phases[name] = Math.round(performance.now() - t0); };
   const manifest = BUILT || await (await fetch(new URL('manifest.json', base))).json();
   const indexURL = new URL(manifest.pyodide, base).href;
-  // Everything starts now, in parallel: Pyodide's loader, the wheels, the snapshot lookup. loadPyodide then
-  // starts pyodide.asm.mjs, the wasm and the standard library together.
-  const loader = import(indexURL + 'pyodide.mjs');
-  const wheels = manifest.boot_wheels.map((w) => get(new URL(manifest.wheels[w], base).href));
   const key = snapshotKey(manifest, base);
   const cache = await openCache();
-  const snapshot = readSnapshot(cache, key).catch(() => null);
+  const hit = cache && await cache.match(key).catch(() => null);
+  if (!hit) await mayDownload;
+  // Everything starts now, in parallel: Pyodide's loader, the wheels (the snapshot's bytes too). loadPyodide
+  // then starts pyodide.asm.mjs and the wasm (and the standard library) together.
+  const loader = import(indexURL + 'pyodide.mjs');
+  const wheelURL = (w) => new URL((manifest.compiled || {})[w] || manifest.wheels[w], base).href;
+  const wheels = manifest.boot_wheels.map((w) => get(wheelURL(w)));
   const { loadPyodide } = await loader;
   mark('loader');
   const options = {
@@ -56,10 +59,10 @@ export async function bootPython(base) {
   const unpack = async (py) => {
     for (const w of wheels) py.unpackArchive(await w, 'wheel', { extractDir: manifest.site_packages });
   };
-  const saved = await snapshot;
-  mark('snapshot-read');
-  if (saved) {
+  if (hit) {
     try {
+      // A promise: Pyodide reads the snapshot while it fetches and compiles the wasm.
+      const saved = readSnapshot(hit).then((bytes) => { mark('snapshot-read'); return bytes; });
       const py = await loadPyodide({ ...options, _loadSnapshot: saved });
       mark('runtime');
       await unpack(py);   // files are not part of a snapshot, modules are
@@ -68,6 +71,7 @@ export async function bootPython(base) {
     } catch (err) {
       console.warn('Customer.io: stored memory snapshot not used (' + err.message + '); starting Python normally.');
       cache.delete(key).catch(() => {});
+      await mayDownload;
     }
   }
   const py = await loadPyodide(options);
@@ -89,7 +93,7 @@ export async function makeSnapshot(base) {
   const key = snapshotKey(manifest, base);
   if (await cache.match(key)) return true;
   const indexURL = new URL(manifest.pyodide, base).href;
-  const wheels = manifest.boot_wheels.map((w) => get(new URL(manifest.wheels[w], base).href));
+  const wheels = manifest.boot_wheels.map((w) => get(new URL((manifest.compiled || {})[w] || manifest.wheels[w], base).href));
   const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
   const py = await loadPyodide({ indexURL, stdLibURL: new URL(manifest.stdlib, base).href,
     lockFileContents: manifest.lock, _makeSnapshot: true, stdout: () => {}, stderr: () => {} });

@@ -147,23 +147,57 @@ def test_server_only_modules_are_kept_out_of_the_browser_wheel_by_pattern(rel: s
     assert build_py.browser_excluded(rel) is excluded
 
 
+#: PEP 552 flags of an unchecked hash-based pyc: loaded as is, no timestamp in the bytes (reproducible builds).
+UNCHECKED_HASH_PYC = 0b01
+
+
+def _pyc_headers(zf: zipfile.ZipFile) -> set[tuple[bytes, int]]:
+    return {(zf.read(n)[:4], int.from_bytes(zf.read(n)[4:8], "little")) for n in zf.namelist() if n.endswith(".pyc")}
+
+
 @needs_cache
-def test_trimmed_stdlib_holds_the_listed_files_stored_plus_the_guard(site: tuple[Path, dict]) -> None:
+def test_trimmed_stdlib_is_the_listed_files_and_the_guard_as_bytecode_only(site: tuple[Path, dict]) -> None:
+    """No source in the archive the browser imports from: nothing is compiled in a visitor's browser."""
     out, manifest = site
     listed = build_py.stdlib_keep()
+    sources, trimmed = build_py.stdlib_sources(out / manifest["pyodide"].strip("/") / "python_stdlib.zip")
     with zipfile.ZipFile(out / manifest["stdlib"].lstrip("/")) as zf:
         names = set(zf.namelist())
-        assert names == set(listed) | {f"{manifest['stdlib_guard']}.py"}
+        assert names == {n + "c" for n in listed} | {f"{manifest['stdlib_guard']}.pyc"}
         assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
-        guard = zf.read(f"{manifest['stdlib_guard']}.py").decode()
+        headers = _pyc_headers(zf)
+    # one Python made them all (Pyodide's, under Node), as unchecked hash-based pycs
+    assert len(headers) == 1 and next(iter(headers))[1] == UNCHECKED_HASH_PYC, headers
+    guard = sources[f"{manifest['stdlib_guard']}.py"].decode()
     # what the destination imports at run time is there; what it never imports is not
     for needed in ("json/__init__.py", "asyncio/__init__.py", "email/utils.py", "pyodide/ffi/__init__.py",
                    "_pyodide/_base.py", "dataclasses.py", "re/__init__.py", "urllib/parse.py"):
-        assert needed in names, needed
+        assert needed + "c" in names, needed
     for unused in ("xml/dom/__init__.py", "unittest/__init__.py", "pydoc.py", "email/message.py"):
-        assert unused not in names and repr(unused[:-3].replace("/__init__", "").replace("/", ".")) in guard
+        module = unused[:-3].replace("/__init__", "").replace("/", ".")
+        assert unused + "c" not in names and repr(module) in guard and module in trimmed
     assert (out / manifest["pyodide"].strip("/") / "python_stdlib.zip").is_file()  # PyScript pages keep it all
     assert len(names) < 200  # of Pyodide's 614 files
+
+
+@needs_cache
+def test_worker_unpacks_a_compiled_twin_of_the_cio_browser_wheel(site: tuple[Path, dict]) -> None:
+    """Same package, same build tag, every module as bytecode from the same Python as the standard library."""
+    out, manifest = site
+    source, compiled = (out / manifest["wheels"]["cio_browser"].lstrip("/"),
+                        out / manifest["compiled"]["cio_browser"].lstrip("/"))
+    assert compiled.name == source.name.replace("-py3-none-any.whl", "-cp314-none-any.whl")
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(compiled) as cz, \
+            zipfile.ZipFile(out / manifest["stdlib"].lstrip("/")) as std:
+        expected = {n + "c" if n.endswith(".py") else n for n in src.namelist()}
+        assert set(cz.namelist()) == expected
+        assert _pyc_headers(cz) == _pyc_headers(std)
+        info = f"cio_browser-{manifest['version']}.dist-info"
+        assert "Tag: cp314-none-any" in cz.read(f"{info}/WHEEL").decode()
+        rows = list(csv.reader(io.StringIO(cz.read(f"{info}/RECORD").decode())))
+        for name, digest, _size in rows[:-1]:
+            data = cz.read(name)
+            assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def test_stdlib_guard_names_a_trimmed_module_loudly(tmp_path: Path) -> None:
@@ -205,7 +239,8 @@ def test_first_visit_bytes_stay_under_4_mb_with_brotli(site: tuple[Path, dict]) 
     out, manifest = site
     pyodide = manifest["pyodide"]
     urls = ["/cio-browser.js", "/cio-worker.mjs", pyodide + "pyodide.mjs", pyodide + "pyodide.asm.mjs",
-            pyodide + "pyodide.asm.wasm", manifest["stdlib"], *(manifest["wheels"][w] for w in manifest["boot_wheels"])]
+            pyodide + "pyodide.asm.wasm", manifest["stdlib"],
+            *((manifest["compiled"].get(w) or manifest["wheels"][w]) for w in manifest["boot_wheels"])]
     total = sum((out / (u.lstrip("/") + ".br")).stat().st_size for u in urls)
     assert total <= 4_000_000, total
     assert "snapshot" not in manifest  # the build makes none: the visitor's browser does
