@@ -401,6 +401,9 @@
       }
     };
     worker.postMessage({ type: 'init', base: base, settings: settings, settingsError: settingsError, storage: stored });
+    // Python's downloads wait for the page's own resources; a return visit restores its stored snapshot sooner.
+    var go = function () { worker.postMessage({ type: 'go' }); };
+    if (document.readyState === 'complete') go(); else window.addEventListener('load', go, { once: true });
   }
 
   var api = {
@@ -478,12 +481,13 @@
     }
   }
   // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
-  // "worker" starts right after `load` (the page's own resources are in by then; Python's downloads are
-  // low priority and run in the worker); "idle" waits for an idle moment as well, since it runs on this thread.
+  // "worker" starts the worker at once, which downloads nothing before `load` (the page's own resources go
+  // first; Python's downloads are low priority) but restores a stored snapshot at once; "idle" waits for `load`
+  // and an idle moment, since it runs on this thread.
   var bootMode = (script && script.dataset.boot) || settings.boot || 'worker';
   var after = bootMode === 'idle' ? idle : function (fn) { setTimeout(fn, 0); };
   if (bootMode === 'external') { /* cioBrowser.attach() */ }
-  else if (bootMode === 'eager') start();
+  else if (bootMode === 'eager' || bootMode === 'worker') start();
   else if (document.readyState === 'complete') after(start);
   else window.addEventListener('load', function () { after(start); }, { once: true });
 

@@ -1,4 +1,6 @@
 // Web Worker for boot: "worker": Pyodide, the mapping and delivery run here, off the page's main thread.
+// The page starts it at once; it downloads nothing before the page's 'go' (sent at `load`) unless a stored
+// memory snapshot makes the network unnecessary (a return visit then starts while the page still loads).
 // The page keeps localStorage (workers have none): it sends the stored events in and applies the writes that
 // Python posts back. Python also posts the request bodies it has mapped ('leave-plan'), so the page can send
 // them itself when it is closed. The same script, sent {type: 'snapshot'}, makes the memory snapshot instead.
@@ -8,19 +10,22 @@ import { archive } from './cio-store.mjs';
 
 let dest = null;
 const early = [];
+let allowDownloads;
+const mayDownload = new Promise((resolve) => { allowDownloads = resolve; });
 
 self.onmessage = (e) => {
   if (e.data.type === 'snapshot') {
     makeSnapshot(e.data.base).then((saved) => self.postMessage({ type: 'snapshot', saved }),
       (err) => self.postMessage({ type: 'snapshot', saved: false, message: String(err && err.message) }));
-  } else if (e.data.type === 'init') boot(e.data).catch((err) => self.postMessage({ type: 'failed', message: String(err && err.message) }));
+  } else if (e.data.type === 'go') allowDownloads();
+  else if (e.data.type === 'init') boot(e.data).catch((err) => self.postMessage({ type: 'failed', message: String(err && err.message) }));
   else if (dest) handle(e.data);
   else early.push(e.data);
 };
 
 async function boot(init) {
   const t0 = performance.now();
-  const { py, mode, phases } = await bootPython(init.base);
+  const { py, mode, phases } = await bootPython(init.base, mayDownload);
   const browser = py.pyimport('cio_browser.browser');
   dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg),
     { archive, settingsError: init.settingsError });

@@ -44,15 +44,17 @@ def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context,
 
 
 def test_python_downloads_start_after_load_and_come_brotli_compressed(context, sink):
+    """The worker itself starts at once (a return visit restores its snapshot without the network), but on a
+    first visit nothing of Python's is requested before the page's own load has ended."""
     responses = []
     context.on("response", lambda r: responses.append(r))
     page = open_page(context, sink)
-    timing = page.evaluate("""() => {
-      const nav = performance.getEntriesByType('navigation')[0];
-      const worker = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/cio-worker.mjs'));
-      return [nav.loadEventEnd, worker.startTime];
-    }""")
-    assert timing[1] >= timing[0], f"the worker was requested at {timing[1]} ms, before load ended ({timing[0]} ms)"
+    load_end = page.evaluate("() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd")
+    python = [r for r in responses if "/vendor/pyodide-" in r.url or "/wheels/" in r.url]
+    assert {r.url.rsplit("/", 1)[-1] for r in python} >= {"pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm"}
+    early = {r.url.rsplit("/", 1)[-1]: round(load_end - r.request.timing["startTime"])
+             for r in python if r.request.timing["startTime"] < load_end}
+    assert not early, f"requested this many ms before load ended: {early}"
     page.evaluate("0")
     encodings = {r.url.rsplit("/", 1)[-1]: r.headers.get("content-encoding") for r in responses}
     wasm = [v for k, v in encodings.items() if k == "pyodide.asm.wasm"]
@@ -87,3 +89,15 @@ def test_a_module_trimmed_from_the_standard_library_fails_loudly(context, sink):
     assert "the standard-library module 'xml' is not in cio_browser's trimmed standard library" in error
     assert "stdlib-modules.txt" in error
     assert any("trimmed standard library" in e for e in page.console_errors())
+
+
+def test_python_runs_bytecode_built_by_pyodide_not_source(context, sink):
+    """The standard library and cio_browser come as .pyc: a first visit compiles no Python source."""
+    page = open_page(context, sink, settings_for(sink, boot="eager"))
+    origins = page.evaluate("""() => window.cioBrowser.pyodide.runPython(
+      'import sys\\n' +
+      '[m.__spec__.origin for n, m in sorted(sys.modules.items()) if getattr(m, "__spec__", None) and ' +
+      '(m.__spec__.origin or "").endswith((".py", ".pyc"))]').toJs()""")
+    assert any(o.endswith("/cio_browser/browser.pyc") for o in origins), origins
+    assert any(o.endswith("/json/__init__.pyc") for o in origins), origins
+    assert [o for o in origins if o.endswith(".py")] == []
