@@ -49,7 +49,8 @@ def test_python_downloads_start_after_load_and_come_brotli_compressed(context, s
     responses = []
     context.on("response", lambda r: responses.append(r))
     page = open_page(context, sink)
-    load_end = page.evaluate("() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd")
+    load_end = page.evaluate(
+        "() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd")
     python = [r for r in responses if "/vendor/pyodide-" in r.url or "/wheels/" in r.url]
     assert {r.url.rsplit("/", 1)[-1] for r in python} >= {"pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm"}
     early = {r.url.rsplit("/", 1)[-1]: round(load_end - r.request.timing["startTime"])
