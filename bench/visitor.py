@@ -63,6 +63,10 @@ def make_pages(site: Path, cdp_version: str) -> None:
     pages = {
         "visit-cio.html": ajs + '<script src="/cio-browser.js"></script>',
         "visit-none.html": ajs + '<script src="/bench/ajs-ready.js"></script>',
+        # The machine's yardstick: Pyodide started the textbook way (npm package defaults: the full standard
+        # library as source, the source wheel), no analytics.js (the harness's page() call lands on a stub).
+        "visit-bare.html": '<script>window.analytics = {page() {}};</script>'
+                           '<script type="module" src="/bench/bare.mjs"></script>',
         "visit-cdp.html": f'<script src="/vendor/cdp-analytics-browser-{cdp_version}/index.js"></script>'
                           '<script src="/bench/cdp-setup.js"></script>',
     }
@@ -118,7 +122,7 @@ class Visit:
         return {"origin": origin, "called": called}
 
     def ready_ms(self) -> float | None:
-        mark = {"cio": "cio-browser:ready", "cdp": "bench:ready", "none": "bench:ready"}[self.kind]
+        mark = "cio-browser:ready" if self.kind == "cio" else "bench:ready"
         return self.page.evaluate(f"""() => new Promise((resolve) => {{
           const find = () => performance.getEntriesByName({json.dumps(mark)})[0];
           const poll = () => {{ const m = find(); if (m) resolve(m.startTime); else setTimeout(poll, 20); }};
@@ -183,6 +187,7 @@ def one_visit(browser: Any, env: Any, kind: str, profile_name: str, run: int) ->
         out["image"] = visit.image_ms()
         if kind != "none":
             out["ready"] = ready
+        if kind in ("cio", "cdp"):
             at = _wait_arrival(visit.page, env, kind, bench_id, 120)
             out["first_event"] = None if at is None else at * 1000 - opened["origin"]
         visit.page.wait_for_timeout(AFTER_READY_S * 1000)
@@ -202,6 +207,8 @@ def one_visit(browser: Any, env: Any, kind: str, profile_name: str, run: int) ->
             warm_id = bench_id + "-warm"
             opened = warm.open(warm_id)
             out["warm_ready"] = warm.ready_ms()
+            if kind == "bare":
+                return out
             at = _wait_arrival(warm.page, env, kind, warm_id, 120)
             out["warm_first_event"] = None if at is None else at * 1000 - opened["origin"]
             if kind == "cio":
@@ -234,7 +241,7 @@ def run_visitor(browser: Any, env: Any, runs: dict[str, int], bounces: int, log:
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for profile_name in PROFILES:
         for run in range(runs[profile_name]):
-            for kind in ("none", "cio", "cdp"):
+            for kind in ("none", "cio", "cdp") + (("bare",) if PROFILES[profile_name] is None else ()):
                 t0 = time.monotonic()
                 r = one_visit(browser, env, kind, profile_name, run)
                 results.setdefault(profile_name, {}).setdefault(kind, []).append(r)
@@ -298,6 +305,18 @@ def report(data: dict[str, Any]) -> str:
                      + ", ".join(sorted({str(r.get('warm_mode')) for r in cio})))
         modes.append("—")
     lines.append("| boot path cold → warm (`cioBrowser.bootMode`) | " + " | ".join(modes) + " |")
+    lines.append("")
+    spread = []
+    for p in visits:
+        for kind, label in (("cio", "cio_browser"), ("bare", "bare Pyodide")):
+            for key, what in (("ready", "cold"), ("warm_ready", "warm")):
+                vals = [r[key] for r in visits[p].get(kind, []) if isinstance(r.get(key), int | float)]
+                if vals:
+                    spread.append(f"{p} {label} {what} {_ms(statistics.median(vals))} "
+                                  f"({_ms(min(vals))}–{_ms(max(vals))})")
+    lines.append("Ready, median (range): " + "; ".join(spread) + ". Bare Pyodide = the machine's yardstick: "
+                 "`loadPyodide` from the npm package with its defaults (whole standard library as source, the "
+                 "source wheel) + `import cio_browser`, no analytics.js, same page and image (bench/pages/bare.mjs).")
     lines.append("")
     n = data["bounces"]
     lines.append(f"Bounce, localhost, fresh visitor: page left N s after `analytics.page()`, delivered without a "
