@@ -1065,6 +1065,7 @@ def _copy_www(dest: Path, result: BuildResult) -> None:
         WWW_DIR, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".DS_Store")
     )
     write_storage_layout(dest / "cio-browser.js")
+    write_storage_layout(dest / "cio-boot.mjs")
 
 
 #: Where the JS glue receives the storage layout that cio_browser/layout.py defines (one definition, Python's).
@@ -1227,9 +1228,9 @@ def _bundled(import_line: str, module: str) -> str:
 def inline_boot(out: Path, manifest: dict) -> None:
     """Write the manifest into cio-boot.mjs and bundle the worker's imports into cio-worker.mjs.
 
-    Why: every request in series before loadPyodide costs a round trip on a visitor's link (60-150 ms). The page
-    starts the worker at ``load``; the worker then knows every URL at once and starts the wasm, the standard
-    library, Pyodide's JavaScript and the wheel in parallel.
+    Why: every request in series before loadPyodide costs a round trip on a visitor's link (60-150 ms). Once the
+    page starts the worker, it knows every URL at once and starts the wasm, the standard library, Pyodide's
+    JavaScript and the wheel in parallel.
     """
     boot_path, worker_path = out / "cio-boot.mjs", out / "cio-worker.mjs"
     boot = boot_path.read_text(encoding="utf-8")

@@ -35,6 +35,9 @@ OPTOUT = ":optout"
 LOCK = ":sender"
 #: Marker member of an event the glue could not serialise (cyclic reference, BigInt).
 UNSERIALIZABLE = "__cio_unserializable"
+#: The Cache Storage cache that keeps the visitor's memory snapshot (www/cio-boot.mjs). The page only asks whether
+#: it holds an entry: a return visit starts the worker at once, a first visit at ``load``.
+SNAPSHOT_CACHE = "cio-browser-snapshot"
 #: Widths of the zero-padded base-36 parts of an inbox key: creation ms, page sequence, random suffix.
 KEY_DIGITS = (9, 4, 6)
 
@@ -82,7 +85,7 @@ def suffix(key: str) -> str:
 def for_glue() -> dict[str, Any]:
     """What the JS glue needs, as JSON-ready data (written into the built cio-browser.js by build.py)."""
     return {"prefix": PREFIX, "noSite": NO_SITE, "siteKeys": list(SITE_KEYS), "inbox": INBOX, "optout": OPTOUT,
-            "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS)}
+            "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS), "snapshotCache": SNAPSHOT_CACHE}
 
 
 def _b36(n: int) -> str:

@@ -21,7 +21,9 @@ const { loadPyodide } = await import(pathToFileURL(indexURL + 'pyodide.mjs').hre
 const py = await loadPyodide({ indexURL, env: { PYTHONNODEBUGRANGES: '1' }, stdout: () => {}, stderr: (m) => console.error(m) });
 py.mountNodeFS('/cio_src', path.resolve(sourceDir));
 py.mountNodeFS('/cio_out', path.resolve(outputDir));
-const count = py.runPython(`
+let count;
+try {
+  count = py.runPython(`
 import os, py_compile, sys
 assert not sys.flags.optimize and not sys._xoptions
 done = 0
@@ -37,4 +39,9 @@ for root, dirs, files in os.walk('/cio_src'):
             done += 1
 done
 `);
+} catch (err) {
+  // The Python traceback alone (names the file and line), not Node's dump of Pyodide's minified source.
+  console.error(String(err && err.message).trim().split('\n').slice(-6).join('\n'));
+  process.exit(1);
+}
 console.log(`compiled ${count} files with Python ${py.runPython('import sys; sys.version.split()[0]')}`);

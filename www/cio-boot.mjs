@@ -7,7 +7,9 @@
 // of starting Python (no network bytes: the snapshot never leaves the visitor's browser). A snapshot that cannot
 // be read or restored is deleted and Python starts normally.
 const BUILT = /*@cio-manifest@*/null;
-const SNAPSHOT_CACHE = 'cio-browser-snapshot';
+// The storage layout is Python's (cio_browser/layout.py): build.py writes it over this placeholder.
+const LAYOUT = {/*CIO_STORAGE_LAYOUT*/};
+const SNAPSHOT_CACHE = LAYOUT.snapshotCache;
 const PRELOAD = 'import cio_browser, cio_browser.browser, cio_browser.classic, cio_browser.subscriptions, cio_browser.presets\nimport asyncio, json';
 
 function get(url) {

@@ -481,15 +481,26 @@
     }
   }
   // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
-  // "worker" starts the worker at once, which downloads nothing before `load` (the page's own resources go
-  // first; Python's downloads are low priority) but restores a stored snapshot at once; "idle" waits for `load`
-  // and an idle moment, since it runs on this thread.
+  // "worker" starts after `load` on a first visit (the page's own resources go first; Python's downloads are low
+  // priority), but at once on a return visit, whose stored snapshot needs no network (the worker itself still
+  // waits for `load` before any download); "idle" waits for `load` and an idle moment, since it runs on this thread.
   var bootMode = (script && script.dataset.boot) || settings.boot || 'worker';
   var after = bootMode === 'idle' ? idle : function (fn) { setTimeout(fn, 0); };
+  function afterLoad() {
+    if (document.readyState === 'complete') after(start);
+    else window.addEventListener('load', function () { after(start); }, { once: true });
+  }
   if (bootMode === 'external') { /* cioBrowser.attach() */ }
-  else if (bootMode === 'eager' || bootMode === 'worker') start();
-  else if (document.readyState === 'complete') after(start);
-  else window.addEventListener('load', function () { after(start); }, { once: true });
+  else if (bootMode === 'eager') start();
+  else if (bootMode === 'worker') snapshotStored().then(function (stored) { if (stored) start(); else afterLoad(); });
+  else afterLoad();
+
+  function snapshotStored() {
+    try {
+      return caches.open(LAYOUT.snapshotCache).then(function (c) { return c.keys(); })
+        .then(function (keys) { return keys.length > 0; }, function () { return false; });
+    } catch (err) { return Promise.resolve(false); }   // no Cache Storage (insecure context, privacy mode)
+  }
 
   function idle(fn) { (window.requestIdleCallback || function (f) { setTimeout(f, 1); })(fn, { timeout: 500 }); }
 })();

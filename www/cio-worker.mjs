@@ -1,6 +1,6 @@
 // Web Worker for boot: "worker": Pyodide, the mapping and delivery run here, off the page's main thread.
-// The page starts it at once; it downloads nothing before the page's 'go' (sent at `load`) unless a stored
-// memory snapshot makes the network unnecessary (a return visit then starts while the page still loads).
+// On a return visit the page starts it before `load`: it downloads nothing before the page's 'go' (sent at
+// `load`) unless the stored memory snapshot makes the network unnecessary.
 // The page keeps localStorage (workers have none): it sends the stored events in and applies the writes that
 // Python posts back. Python also posts the request bodies it has mapped ('leave-plan'), so the page can send
 // them itself when it is closed. The same script, sent {type: 'snapshot'}, makes the memory snapshot instead.

@@ -44,14 +44,14 @@ def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context,
 
 
 def test_python_downloads_start_after_load_and_come_brotli_compressed(context, sink):
-    """The worker itself starts at once (a return visit restores its snapshot without the network), but on a
-    first visit nothing of Python's is requested before the page's own load has ended."""
+    """On a first visit neither the worker nor anything of Python's is requested before the page's own load has
+    ended (a return visit starts the worker at once: its stored snapshot needs no network)."""
     responses = []
     context.on("response", lambda r: responses.append(r))
     page = open_page(context, sink)
     load_end = page.evaluate(
         "() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd")
-    python = [r for r in responses if "/vendor/pyodide-" in r.url or "/wheels/" in r.url]
+    python = [r for r in responses if "/vendor/pyodide-" in r.url or "/wheels/" in r.url or "cio-worker" in r.url]
     assert {r.url.rsplit("/", 1)[-1] for r in python} >= {"pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm"}
     early = {r.url.rsplit("/", 1)[-1]: round(load_end - r.request.timing["startTime"])
              for r in python if r.request.timing["startTime"] < load_end}

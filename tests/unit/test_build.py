@@ -200,6 +200,24 @@ def test_worker_unpacks_a_compiled_twin_of_the_cio_browser_wheel(site: tuple[Pat
             assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
+@needs_cache
+def test_bytecode_is_cached_by_source_and_a_syntax_error_names_the_file(
+        site: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pyodide compiles what is new once; a rebuild of the same sources never starts Node again."""
+    out, manifest = site
+    pyodide = out / manifest["pyodide"].strip("/")
+    first = build_py.compile_for_pyodide({"pkg/m.py": b"VALUE = 41 + 1\n"}, pyodide, tmp_path, lambda _m: None)
+    with zipfile.ZipFile(out / manifest["stdlib"].lstrip("/")) as std:
+        assert (first["pkg/m.py"][:4], UNCHECKED_HASH_PYC) in _pyc_headers(std)
+    monkeypatch.setattr(build_py.shutil, "which", lambda _name: None)  # no Node: only the cache can answer
+    assert build_py.compile_for_pyodide({"pkg/m.py": b"VALUE = 41 + 1\n"}, pyodide, tmp_path, print) == first
+    with pytest.raises(build_py.BuildError, match="Node.js"):
+        build_py.compile_for_pyodide({"pkg/m.py": b"VALUE = 43\n"}, pyodide, tmp_path, print)
+    monkeypatch.undo()
+    with pytest.raises(build_py.BuildError, match=r"pkg/broken\.py"):
+        build_py.compile_for_pyodide({"pkg/broken.py": b"def f(:\n"}, pyodide, tmp_path, print)
+
+
 def test_stdlib_guard_names_a_trimmed_module_loudly(tmp_path: Path) -> None:
     """The guard, run under CPython: an import of a trimmed module fails with the fix in the message."""
     source = build_py.STDLIB_GUARD % "{'xml', 'xml.dom', 'cio_fake_trimmed'}"
