@@ -647,6 +647,17 @@ def _metadata(project: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _record(entries: list[tuple[str, bytes]], dist_info: str) -> tuple[str, bytes]:
+    """The wheel's RECORD entry (PEP 376/427): every member's sha256 and size, RECORD itself without either."""
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for arcname, data in entries:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        writer.writerow([arcname, f"sha256={digest}", len(data)])
+    writer.writerow([f"{dist_info}/RECORD", "", ""])
+    return f"{dist_info}/RECORD", record.getvalue().encode()
+
+
 def build_cio_wheel(dest_dir: Path, warnings: list[str]) -> tuple[Path, str]:
     """Build ``cio_browser-<version>-<build>-py3-none-any.whl`` with zipfile; return (path, build tag).
 
@@ -696,13 +707,7 @@ def build_cio_wheel(dest_dir: Path, warnings: list[str]) -> tuple[Path, str]:
     )
     entries.append((f"{dist_info}/WHEEL", wheel_meta.encode()))
 
-    record = io.StringIO()
-    writer = csv.writer(record, lineterminator="\n")
-    for arcname, data in entries:
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        writer.writerow([arcname, f"sha256={digest}", len(data)])
-    writer.writerow([f"{dist_info}/RECORD", "", ""])
-    entries.append((f"{dist_info}/RECORD", record.getvalue().encode()))
+    entries.append(_record(entries, dist_info))
 
     dest_dir.mkdir(parents=True, exist_ok=True)
     wheel = dest_dir / f"{name}-{version}-{build_tag}-py3-none-any.whl"
@@ -729,13 +734,7 @@ def build_compiled_wheel(source_wheel: Path, compiled: dict[str, bytes]) -> Path
                 entries.append((member, zf.read(member).replace(b"Tag: py3-none-any", f"Tag: {tag}".encode())))
             elif member != f"{dist_info}/RECORD":
                 entries.append((member, zf.read(member)))
-    record = io.StringIO()
-    writer = csv.writer(record, lineterminator="\n")
-    for arcname, data in entries:
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        writer.writerow([arcname, f"sha256={digest}", len(data)])
-    writer.writerow([f"{dist_info}/RECORD", "", ""])
-    entries.append((f"{dist_info}/RECORD", record.getvalue().encode()))
+    entries.append(_record(entries, dist_info))
     wheel = source_wheel.with_name(f"{name}-{version}-{build_tag}-{tag}.whl")
     _write_stored_zip(wheel, entries)
     return wheel
