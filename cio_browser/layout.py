@@ -12,6 +12,7 @@ Keys (``<ns>`` is :func:`namespace`, e.g. ``cio_browser:v1:site123``):
 * ``<ns>:backoff``                      the queue's retry state: consecutive failures, next attempt time
 * ``<ns>:optout``                       ``"1"`` when the visitor opted out (``cioBrowser.optOut()``)
 * ``<ns>:sender``                       the Web Lock name: the tab holding it delivers
+* ``cio_browser:snapshot``              (no namespace) ``"1"`` while a memory snapshot is stored: a boot hint
 
 An event the glue cannot serialise is stored as ``{UNSERIALIZABLE: "<field>: <problem>", "event": …}``.
 """
@@ -35,9 +36,13 @@ OPTOUT = ":optout"
 LOCK = ":sender"
 #: Marker member of an event the glue could not serialise (cyclic reference, BigInt).
 UNSERIALIZABLE = "__cio_unserializable"
-#: The Cache Storage cache that keeps the visitor's memory snapshot (www/cio-boot.mjs). The page only asks whether
-#: it holds an entry: a return visit starts the worker at once, a first visit at ``load``.
+#: The Cache Storage cache that keeps the visitor's memory snapshot (www/cio-boot.mjs).
 SNAPSHOT_CACHE = "cio-browser-snapshot"
+#: ``"1"`` while this browser holds a snapshot for the page (set when one is saved or restored, removed when a boot
+#: found none). Only a hint, read synchronously (opening Cache Storage takes 150-200 ms): with it the page starts
+#: the worker at once, without it at ``load``; the worker itself checks the snapshot and waits for ``load`` before
+#: any download. Outside ``PREFIX``, so no namespace scan ever reads it as events.
+SNAPSHOT_HINT = "cio_browser:snapshot"
 #: Widths of the zero-padded base-36 parts of an inbox key: creation ms, page sequence, random suffix.
 KEY_DIGITS = (9, 4, 6)
 
@@ -85,7 +90,8 @@ def suffix(key: str) -> str:
 def for_glue() -> dict[str, Any]:
     """What the JS glue needs, as JSON-ready data (written into the built cio-browser.js by build.py)."""
     return {"prefix": PREFIX, "noSite": NO_SITE, "siteKeys": list(SITE_KEYS), "inbox": INBOX, "optout": OPTOUT,
-            "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS), "snapshotCache": SNAPSHOT_CACHE}
+            "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS), "snapshotCache": SNAPSHOT_CACHE,
+            "snapshotHint": SNAPSHOT_HINT}
 
 
 def _b36(n: int) -> str:

@@ -251,10 +251,21 @@
     track: keep, identify: keep, page: keep, screen: keep, group: keep, alias: keep
   };
 
+  // Whether this browser holds a memory snapshot (LAYOUT.snapshotHint): read synchronously at start-up, kept true
+  // to what the last boot found and what the snapshot worker saved.
+  function snapshotHint(on) {
+    try {
+      if (on === undefined) return localStorage.getItem(LAYOUT.snapshotHint) === '1';
+      if (on) localStorage.setItem(LAYOUT.snapshotHint, '1'); else localStorage.removeItem(LAYOUT.snapshotHint);
+    } catch (err) { /* no storage: every visit starts at load */ }
+    return false;
+  }
+
   function started(bootMs, mode) {
     booted = true;
     api.bootMs = bootMs;
     api.bootMode = mode;
+    if (mode !== 'external') snapshotHint(mode.indexOf('snapshot') >= 0);
     performance.mark('cio-browser:ready');
     flushHandoff();
     readyResolve(api);
@@ -320,6 +331,7 @@
       maker.onmessage = function (e) {
         maker.terminate();
         api.snapshotSaved = !!e.data.saved;
+        snapshotHint(api.snapshotSaved);
         if (e.data.message) console.warn('Customer.io: no memory snapshot for the next visit (' + e.data.message + ')');
         window.dispatchEvent(new CustomEvent('cio-browser:snapshot', { detail: { saved: api.snapshotSaved } }));
       };
@@ -484,6 +496,7 @@
   // "worker" starts after `load` on a first visit (the page's own resources go first; Python's downloads are low
   // priority), but at once on a return visit, whose stored snapshot needs no network (the worker itself still
   // waits for `load` before any download); "idle" waits for `load` and an idle moment, since it runs on this thread.
+  // Which visit this is comes from LAYOUT.snapshotHint (localStorage: Cache Storage would take too long to ask).
   var bootMode = (script && script.dataset.boot) || settings.boot || 'worker';
   var after = bootMode === 'idle' ? idle : function (fn) { setTimeout(fn, 0); };
   function afterLoad() {
@@ -492,15 +505,8 @@
   }
   if (bootMode === 'external') { /* cioBrowser.attach() */ }
   else if (bootMode === 'eager') start();
-  else if (bootMode === 'worker') snapshotStored().then(function (stored) { if (stored) start(); else afterLoad(); });
+  else if (bootMode === 'worker' && snapshotHint()) start();
   else afterLoad();
-
-  function snapshotStored() {
-    try {
-      return caches.open(LAYOUT.snapshotCache).then(function (c) { return c.keys(); })
-        .then(function (keys) { return keys.length > 0; }, function () { return false; });
-    } catch (err) { return Promise.resolve(false); }   // no Cache Storage (insecure context, privacy mode)
-  }
 
   function idle(fn) { (window.requestIdleCallback || function (f) { setTimeout(f, 1); })(fn, { timeout: 500 }); }
 })();

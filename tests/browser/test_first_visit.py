@@ -27,6 +27,34 @@ def test_first_visit_starts_python_then_the_browser_keeps_a_snapshot_for_the_nex
     assert again.console_errors() == [] and idle.console_errors() == []
 
 
+#: When the page created the worker (ready mark minus the boot time counted from creation) and when load began.
+WORKER_CREATED_VS_LOAD = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const ready = performance.getEntriesByName('cio-browser:ready')[0].startTime;
+  return [ready - window.cioBrowser.bootMs, nav.loadEventStart];
+}"""
+
+
+def test_a_return_visit_starts_its_worker_before_load_and_a_lost_snapshot_puts_it_back_after(context, sink):
+    """The page reads the snapshot hint synchronously: a return visit's worker starts while the page loads (it needs
+    no network); when the stored snapshot is gone, that boot clears the hint and the next visit waits for load."""
+    page = open_page(context, sink)
+    assert page.evaluate(SNAPSHOT_SAVED) is True
+    assert page.evaluate("() => localStorage.getItem('cio_browser:snapshot')") == "1"
+    page.close()
+    again = open_page(context, sink)
+    assert again.evaluate("() => window.cioBrowser.bootMode") == "worker-snapshot"
+    worker_at, load_at = again.evaluate(WORKER_CREATED_VS_LOAD)
+    assert worker_at < load_at, (worker_at, load_at)
+    again.evaluate("async () => { await caches.delete('cio-browser-snapshot'); }")
+    again.close()
+    lost = open_page(context, sink)   # the hint still says yes: early worker, but it waits for load to download
+    assert lost.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
+    assert lost.evaluate("() => localStorage.getItem('cio_browser:snapshot')") is None
+    lost.evaluate("() => analytics.track('Still Here', {}, {messageId: 'm-here'})")
+    assert sink.wait_for(1)[0]["id"] == "m-here"
+
+
 def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context, sink):
     page = open_page(context, sink)
     assert page.evaluate(SNAPSHOT_SAVED) is True
