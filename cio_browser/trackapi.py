@@ -402,17 +402,11 @@ def evaluate(
         except (UnicodeDecodeError, ValueError):
             return Verdict(400, error_body("request body is not valid JSON"))
 
-    if endpoint == "entity":
-        problem = validate_entity(body, strict_timestamps=strict_timestamps)
-        if problem is None:
-            reason = rejection(body)
-            problem = ("item", reason) if reason else None
-        if problem:
-            return Verdict(400, error_body(f"{problem[0]}: {problem[1]}"))
-        return Verdict(200, {}, accepted=[body])
     if endpoint == "batch":
         return _evaluate_batch(body, strict_timestamps, rejection)
-    if endpoint == "metrics":
+    if endpoint == "entity":
+        problem = validate_entity(body, strict_timestamps=strict_timestamps)
+    elif endpoint == "metrics":
         problem = validate_metrics(body)
     elif endpoint == "device":
         problem = check_customer_id(customer_id or "") or validate_device(body)
