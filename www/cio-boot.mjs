@@ -30,6 +30,11 @@ async function readSnapshot(hit) {
   return new Uint8Array(await new Response(body).arrayBuffer());
 }
 
+// The wheel the worker unpacks: the compiled twin where build.py made one (no source compiled in the browser).
+function wheelURL(manifest, w, base) {
+  return new URL((manifest.compiled || {})[w] || manifest.wheels[w], base).href;
+}
+
 // One snapshot per Pyodide build and cio_browser wheel: a snapshot only restores into the exact build it came from.
 function snapshotKey(manifest, base) {
   return new URL('__cio_snapshot/' + manifest.versions.pyodide + '-' + manifest.build, base).href;
@@ -50,8 +55,7 @@ export async function bootPython(base, mayDownload = Promise.resolve()) {
   // Everything starts now, in parallel: Pyodide's loader, the wheels (the snapshot's bytes too). loadPyodide
   // then starts pyodide.asm.mjs and the wasm (and the standard library) together.
   const loader = import(indexURL + 'pyodide.mjs');
-  const wheelURL = (w) => new URL((manifest.compiled || {})[w] || manifest.wheels[w], base).href;
-  const wheels = manifest.boot_wheels.map((w) => get(wheelURL(w)));
+  const wheels = manifest.boot_wheels.map((w) => get(wheelURL(manifest, w, base)));
   const { loadPyodide } = await loader;
   mark('loader');
   const options = {
@@ -95,7 +99,7 @@ export async function makeSnapshot(base) {
   const key = snapshotKey(manifest, base);
   if (await cache.match(key)) return true;
   const indexURL = new URL(manifest.pyodide, base).href;
-  const wheels = manifest.boot_wheels.map((w) => get(new URL((manifest.compiled || {})[w] || manifest.wheels[w], base).href));
+  const wheels = manifest.boot_wheels.map((w) => get(wheelURL(manifest, w, base)));
   const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
   const py = await loadPyodide({ indexURL, stdLibURL: new URL(manifest.stdlib, base).href,
     lockFileContents: manifest.lock, _makeSnapshot: true, stdout: () => {}, stderr: () => {} });
