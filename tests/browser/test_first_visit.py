@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import open_page, settings_for, wait_until
 
 SNAPSHOT_SAVED = """() => new Promise((resolve) => {
   if (window.cioBrowser.snapshotSaved !== undefined) resolve(window.cioBrowser.snapshotSaved);
   addEventListener('cio-browser:snapshot', (e) => resolve(e.detail.saved));
 })"""
+
+
+#: Bytes kept in Cache Storage, and the size of the wasm memory they restore (the second word of the header).
+STORED_SNAPSHOT = """async () => {
+  const cache = await caches.open('cio-browser-snapshot');
+  const [key] = await cache.keys();
+  const buffer = await (await cache.match(key)).arrayBuffer();
+  return [buffer.byteLength, new Uint32Array(buffer, 0, 3)[1]];
+}"""
+
+#: Replace the stored snapshot: 64 zero bytes, or the real one without its last page.
+BREAK_SNAPSHOT = """async (how) => {
+  const cache = await caches.open('cio-browser-snapshot');
+  for (const key of await cache.keys()) {
+    const buffer = await (await cache.match(key)).arrayBuffer();
+    const broken = how === 'zeros' ? new Uint8Array(64) : new Uint8Array(buffer, 0, buffer.byteLength - 4096);
+    await cache.put(key, new Response(broken));
+  }
+}"""
 
 
 def test_first_visit_starts_python_then_the_browser_keeps_a_snapshot_for_the_next_visits(context, sink):
@@ -17,6 +38,8 @@ def test_first_visit_starts_python_then_the_browser_keeps_a_snapshot_for_the_nex
     assert page.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
     assert page.evaluate(SNAPSHOT_SAVED) is True
     assert not [r.url for r in responses if "snapshot" in r.url], "no snapshot comes from the network"
+    stored, memory = page.evaluate(STORED_SNAPSHOT)
+    assert 0 < stored < memory / 2, f"only the non-zero pages are kept: {stored} bytes of a {memory}-byte memory"
     page.close()
     again = open_page(context, sink)
     assert again.evaluate("() => window.cioBrowser.bootMode") == "worker-snapshot"
@@ -55,13 +78,11 @@ def test_a_return_visit_starts_its_worker_before_load_and_a_lost_snapshot_puts_i
     assert sink.wait_for(1)[0]["id"] == "m-here"
 
 
-def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context, sink):
+@pytest.mark.parametrize("how", ["zeros", "truncated"])
+def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context, sink, how):
     page = open_page(context, sink)
     assert page.evaluate(SNAPSHOT_SAVED) is True
-    page.evaluate("""async () => {
-      const cache = await caches.open('cio-browser-snapshot');
-      for (const key of await cache.keys()) await cache.put(key, new Response(new Uint8Array(64)));
-    }""")
+    page.evaluate(BREAK_SNAPSHOT, how)
     page.close()
     again = open_page(context, sink)
     assert again.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
