@@ -1216,14 +1216,16 @@ def main_visitor(args: argparse.Namespace) -> int:
         env = Env(sink, collector, blackhole, cdp_version, _cio_settings(env) + _cdp_settings(env), False, args)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + blackhole.chromium_args)
-                try:
-                    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-                    data = visitor.run_visitor(browser, env, runs, args.bounces, log)
-                    data["blocked"] = blackhole.take()
-                    data["machine"] = machine_info(browser.version, manifest, cdp_version)
-                finally:
-                    browser.close()
+                def launch(folder: str) -> Any:
+                    return p.chromium.launch_persistent_context(
+                        folder, executable_path=CHROMIUM, args=CHROMIUM_ARGS + blackhole.chromium_args)
+
+                log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+                data = visitor.run_visitor(launch, env, runs, args.bounces, log)
+                data["blocked"] = blackhole.take()
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                data["machine"] = machine_info(browser.version, manifest, cdp_version)
+                browser.close()
         finally:
             blackhole.stop()
             collector.stop()

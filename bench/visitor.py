@@ -14,7 +14,11 @@ Chromium applies it to the page's dedicated workers as well, which the 1.6 Mbit/
   from navigation start to the request's arrival at the local endpoint (both read the system clock).
 * **Image**: resource timing ``responseEnd`` of the page's 500 KB image (a BMP of noise: incompressible).
 * **Memory**: renderer process RSS (page + its workers share the process) at ready + 10 s, from /proc.
-* **Warm**: a reload in the same context after the first visit's snapshot was stored (cio_browser).
+* **Visitors**: every visitor is a Chromium of its own with a fresh profile *on disk*, as a real visitor's browser
+  has. Playwright's ``browser.new_context()`` is an incognito profile, which keeps no V8 code cache: its return
+  visits compile every script and the whole wasm again, and so measured warm starts about twice as slow as a
+  visitor lives them.
+* **Warm**: a second page in the same profile after the first visit's snapshot was stored (cio_browser).
 * **Bounce**: a fresh visitor (cold) navigates away 0.3/1/2/4 s after ``analytics.page()``; delivered means the
   endpoint had the event 5 s later, with no return visit.
 """
@@ -23,9 +27,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import struct
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,23 +82,55 @@ def make_pages(site: Path, cdp_version: str) -> None:
         (bench / name).write_text(head + body + scripts + "</body></html>\n")
 
 
-def _renderer_rss(browser: Any) -> float | None:
-    """Largest renderer RSS (bytes) of this browser: the only open page's process (page + dedicated workers)."""
+#: After a browser starts, its own start-up work (Chromium's built-in pages) finishes before the visit begins.
+SETTLE_S = 2.0
+
+
+@contextmanager
+def fresh_visitor(launch: Callable[[str], Any]) -> Iterator[tuple[Any, str]]:
+    """A new visitor: ``launch(folder)`` starts a persistent Chromium context in a new profile folder; yields the
+    context and the folder."""
+    folder = tempfile.mkdtemp(prefix="cio-visitor-")
+    context = launch(folder)
     try:
-        session = browser.new_browser_cdp_session()
-        info = session.send("SystemInfo.getProcessInfo")
-        session.detach()
-    except Exception:
-        return None
+        time.sleep(SETTLE_S)
+        yield context, folder
+    finally:
+        context.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _proc(pid: str, name: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:
+        return ""
+
+
+def _renderer_rss(folder: str) -> float | None:
+    """Largest renderer RSS (bytes) of the Chromium using profile ``folder``: the open page's process (page + its
+    dedicated workers). Renderers descend from the browser process whose command line names the folder."""
+    parent: dict[str, str] = {}
+    browser = None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        status = _proc(entry.name, "status")
+        ppid = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
+        parent[entry.name] = ppid
+        cmd = _proc(entry.name, "cmdline")
+        if f"--user-data-dir={folder}" in cmd and "--type=" not in cmd:
+            browser = entry.name
     best = None
-    for proc in info.get("processInfo", []):
-        if proc.get("type") != "renderer":
+    for pid in parent:
+        if "--type=renderer" not in _proc(pid, "cmdline"):
             continue
-        try:
-            text = Path(f"/proc/{proc['id']}/status").read_text()
-        except OSError:
+        up = pid
+        while up in parent and up != browser:
+            up = parent[up]
+        if up != browser:
             continue
-        for line in text.splitlines():
+        for line in _proc(pid, "status").splitlines():
             if line.startswith("VmRSS:"):
                 rss = float(line.split()[1]) * 1024
                 best = rss if best is None else max(best, rss)
@@ -173,10 +213,14 @@ def _wait_arrival(page: Any, env: Any, kind: str, bench_id: str, timeout: float)
     return None
 
 
-def one_visit(browser: Any, env: Any, kind: str, profile_name: str, run: int) -> dict[str, Any]:
+def one_visit(launch: Callable[[str], Any], env: Any, kind: str, profile_name: str, run: int) -> dict[str, Any]:
     """A cold first visit, then (cio_browser, once its snapshot is stored) a warm return visit."""
+    with fresh_visitor(launch) as (context, folder):
+        return _visit_twice(context, folder, env, kind, profile_name, run)
+
+
+def _visit_twice(context: Any, folder: str, env: Any, kind: str, profile_name: str, run: int) -> dict[str, Any]:
     profile = PROFILES[profile_name]
-    context = browser.new_context()
     context.add_init_script(env.instrument)
     out: dict[str, Any] = {}
     try:
@@ -192,7 +236,7 @@ def one_visit(browser: Any, env: Any, kind: str, profile_name: str, run: int) ->
             out["first_event"] = None if at is None else at * 1000 - opened["origin"]
         visit.page.wait_for_timeout(AFTER_READY_S * 1000)
         out["bytes"], out["requests"] = visit.bytes_until(time.time())
-        out["rss"] = _renderer_rss(browser)
+        out["rss"] = _renderer_rss(folder)
         if kind == "cio":
             out["mode"] = visit.page.evaluate("() => window.cioBrowser.bootMode")
             out["phases"] = visit.page.evaluate("() => window.cioBrowser.bootPhases")
@@ -216,13 +260,15 @@ def one_visit(browser: Any, env: Any, kind: str, profile_name: str, run: int) ->
                 out["warm_phases"] = warm.page.evaluate("() => window.cioBrowser.bootPhases")
     except Exception as exc:  # one failed visit must not cost the run
         out["error"] = f"{type(exc).__name__}: {exc}"[:300]
-    finally:
-        context.close()
     return out
 
 
-def bounce(browser: Any, env: Any, kind: str, delay: float, run: int) -> bool:
-    context = browser.new_context()
+def bounce(launch: Callable[[str], Any], env: Any, kind: str, delay: float, run: int) -> bool:
+    with fresh_visitor(launch) as (context, _folder):
+        return _bounce(context, env, kind, delay, run)
+
+
+def _bounce(context: Any, env: Any, kind: str, delay: float, run: int) -> bool:
     context.add_init_script(env.instrument)
     try:
         visit = Visit(context, env, kind, None)
@@ -233,17 +279,15 @@ def bounce(browser: Any, env: Any, kind: str, delay: float, run: int) -> bool:
         return _wait_arrival(visit.page, env, kind, bench_id, 5) is not None
     except Exception:
         return False
-    finally:
-        context.close()
 
 
-def run_visitor(browser: Any, env: Any, runs: dict[str, int], bounces: int, log: Any) -> dict[str, Any]:
+def run_visitor(launch: Callable[[str], Any], env: Any, runs: dict[str, int], bounces: int, log: Any) -> dict[str, Any]:
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for profile_name in PROFILES:
         for run in range(runs[profile_name]):
             for kind in ("none", "cio", "cdp") + (("bare",) if PROFILES[profile_name] is None else ()):
                 t0 = time.monotonic()
-                r = one_visit(browser, env, kind, profile_name, run)
+                r = one_visit(launch, env, kind, profile_name, run)
                 results.setdefault(profile_name, {}).setdefault(kind, []).append(r)
                 log(f"visitor {profile_name} {kind} run {run + 1}: "
                     f"{ {k: v for k, v in r.items() if k not in ('phases', 'warm_phases')} } "
@@ -251,7 +295,7 @@ def run_visitor(browser: Any, env: Any, runs: dict[str, int], bounces: int, log:
     bounced: dict[str, dict[float, int]] = {}
     for delay in BOUNCE_DELAYS_S:
         for kind in ("cio", "cdp"):
-            got = sum(bounce(browser, env, kind, delay, i) for i in range(bounces))
+            got = sum(bounce(launch, env, kind, delay, i) for i in range(bounces))
             bounced.setdefault(kind, {})[delay] = got
             log(f"bounce {kind} {delay} s: {got}/{bounces}")
     return {"visits": results, "bounce": bounced, "bounces": bounces, "runs": runs}
