@@ -563,15 +563,27 @@ class Engine:
 
     # ---- control -----------------------------------------------------------------------------------------
     def clear(self) -> None:
-        """Opt-out: forget every kept event of this workspace (storage and memory)."""
-        for prefix in (layout.INBOX, layout.META):
+        """Opt-out: forget every kept event of this workspace (storage, archive and memory).
+
+        Set-aside records go too: they hold whole events of a visitor who has now asked not to be tracked, and
+        nothing would ever send them.
+        """
+        for prefix in (layout.INBOX, layout.META, layout.ASIDE):
             for key in self.ports.storage.keys(self.ns + prefix):
                 self.ports.storage.remove(key)
         self.ports.storage.remove(self.ns + layout.BACKOFF)
+        archive = getattr(self.ports, "archive", None)
+        if archive is not None and getattr(archive, "remove", None) is not None:
+            self.ports.spawn(self._clear_archive(archive))
         self.pending.clear()
         self._open.clear()
         self._memory.clear()
+        self.aside = []
         self._changed()
+
+    async def _clear_archive(self, archive: Archive) -> None:
+        for key in await archive.keys(self.ns + layout.ASIDE):
+            await archive.remove(key)
 
     async def set_aside_records(self) -> list[dict[str, Any]]:
         """Everything kept aside for this workspace (earlier pages included, archive too), oldest first."""

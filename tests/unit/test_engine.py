@@ -276,6 +276,20 @@ def test_page_leave_sends_untried_items_with_keepalive_within_64_kb():
     run(go())
 
 
+def test_opt_out_forgets_set_aside_records_in_storage_and_in_the_archive():
+    async def go():
+        archive = FakeArchive()
+        engine, ports, glue = make(archive=archive)
+        glue.keep(track("Huge", "m-1", blob="x" * 1_049_000), {"type": "track", "messageId": "m-2"})
+        await ports.run()
+        assert len(await engine.set_aside_records()) == 2 and archive.data
+        engine.clear()
+        await ports.run()
+        assert await engine.set_aside_records() == [] and archive.data == {}
+        assert ports.storage.keys("cio_browser:v1:s1:") == []
+    run(go())
+
+
 def test_opt_out_clears_the_stored_queue():
     async def go():
         engine, ports, glue = make()
