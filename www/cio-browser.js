@@ -19,6 +19,8 @@
   // (cio_browser/layout.py): build.py writes it over this placeholder. Every key below is derived from it.
   var LAYOUT = {/*CIO_STORAGE_LAYOUT*/};
   if (!LAYOUT.prefix) throw new Error('cio-browser.js: serve the copy build.py writes to dist/, not www/');
+  // The Python worker, at a path named by its content (build.py): immutable, so a return visit needs no round trip.
+  var WORKER = /*@cio-worker@*/'cio-worker.mjs';
   var script = document.currentScript;
   var base = (script && script.dataset.base) || (script ? new URL('.', script.src).href : location.origin + '/');
   var raw = (script && script.dataset.settings) || null;
@@ -327,7 +329,7 @@
   function snapshotLater() {
     if (api.bootMode === 'external' || api.bootMode.indexOf('snapshot') >= 0 || !window.caches || !window.Worker) return;
     setTimeout(function () {
-      var maker = new Worker(new URL('cio-worker.mjs', base), { type: 'module' });
+      var maker = new Worker(new URL(WORKER, base), { type: 'module' });
       maker.onmessage = function (e) {
         maker.terminate();
         api.snapshotSaved = !!e.data.saved;
@@ -362,7 +364,7 @@
   // boot "worker": Python runs in a Web Worker; this page keeps localStorage in step with it (workers have none).
   async function bootWorker() {
     var t0 = performance.now();
-    var worker = new Worker(new URL('cio-worker.mjs', base), { type: 'module' });
+    var worker = new Worker(new URL(WORKER, base), { type: 'module' });
     var calls = new Map();
     var nextId = 0;
     var stored = {};

@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import re
 import sys
 import tomllib
 import zipfile
@@ -20,6 +21,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from cio_browser.sink import IMMUTABLE_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 CDN_HOSTS = (b"cdn.jsdelivr.net", b"cdn.segment.com", b"unpkg.com")
@@ -241,7 +244,7 @@ def test_assets_are_precompressed_and_archives_compress(site: tuple[Path, dict])
     out, manifest = site
     pyodide = out / manifest["pyodide"].strip("/")
     for path in (pyodide / "pyodide.asm.wasm", pyodide / "pyodide.asm.mjs", out / manifest["stdlib"].lstrip("/"),
-                 out / manifest["wheels"]["cio_browser"].lstrip("/"), out / "cio-browser.js", out / "cio-worker.mjs"):
+                 out / manifest["wheels"]["cio_browser"].lstrip("/"), out / "cio-browser.js", out / worker_path(out)):
         data = path.read_bytes()
         br, gz = path.with_name(path.name + ".br"), path.with_name(path.name + ".gz")
         assert brotli.decompress(br.read_bytes()) == data and gzip.decompress(gz.read_bytes()) == data, path
@@ -256,12 +259,29 @@ def test_first_visit_bytes_stay_under_4_mb_with_brotli(site: tuple[Path, dict]) 
     """What the destination itself downloads on a first visit, as the browser receives it (brotli)."""
     out, manifest = site
     pyodide = manifest["pyodide"]
-    urls = ["/cio-browser.js", "/cio-worker.mjs", pyodide + "pyodide.mjs", pyodide + "pyodide.asm.mjs",
+    urls = ["/cio-browser.js", "/" + worker_path(out), pyodide + "pyodide.mjs", pyodide + "pyodide.asm.mjs",
             pyodide + "pyodide.asm.wasm", manifest["stdlib"],
             *((manifest["compiled"].get(w) or manifest["wheels"][w]) for w in manifest["boot_wheels"])]
     total = sum((out / (u.lstrip("/") + ".br")).stat().st_size for u in urls)
     assert total <= 4_000_000, total
     assert "snapshot" not in manifest  # the build makes none: the visitor's browser does
+
+
+def worker_path(out: Path) -> str:
+    """The built worker's path, as the loader has it (build.py writes it into cio-browser.js)."""
+    found = re.findall(r'var WORKER = "([^"]+)";', (out / "cio-browser.js").read_text())
+    assert len(found) == 1, "cio-browser.js names its worker once"
+    return found[0]
+
+
+@needs_cache
+def test_the_worker_is_named_by_its_content_under_the_immutable_vendor_folder(site: tuple[Path, dict]) -> None:
+    """A return visit starts the worker from the HTTP cache with no revalidation: its path changes with it."""
+    out, _ = site
+    path = worker_path(out)
+    digest = hashlib.sha256((out / path).read_bytes()).hexdigest()[:12]
+    assert path == f"vendor/cio-browser/{digest}/cio-worker.mjs"
+    assert path.startswith(IMMUTABLE_PREFIX.lstrip("/")) and not (out / "cio-worker.mjs").exists()
 
 
 @needs_cache
@@ -270,6 +290,6 @@ def test_boot_module_carries_the_manifest_and_the_worker_is_one_file(site: tuple
     boot = (out / "cio-boot.mjs").read_text()
     assert build_py.MANIFEST_MARKER not in boot
     assert json.dumps(manifest["stdlib"]) in boot
-    worker = (out / "cio-worker.mjs").read_text()
+    worker = (out / worker_path(out)).read_text()
     assert "import {" not in worker and "async function bootPython" in worker and "const archive" in worker
     assert "lockFileContents: manifest.lock" in boot and manifest["lock"]["packages"] == {}
