@@ -36,10 +36,10 @@ OPTOUT = ":optout"
 LOCK = ":sender"
 #: Marker member of an event the glue could not serialise (cyclic reference, BigInt).
 UNSERIALIZABLE = "__cio_unserializable"
-#: The Cache Storage cache that keeps the visitor's memory snapshot (www/cio-boot.mjs).
-SNAPSHOT_CACHE = "cio-browser-snapshot"
+#: The folder of the origin private file system (OPFS) that keeps the visitor's memory snapshot (www/cio-boot.mjs).
+SNAPSHOT_FOLDER = "cio-browser-snapshot"
 #: ``"1"`` while this browser holds a snapshot for the page (set when one is saved or restored, removed when a boot
-#: found none). Only a hint, read synchronously (opening Cache Storage takes 150-200 ms): with it the page starts
+#: found none). Only a hint, read synchronously (asking storage itself takes 150-200 ms): with it the page starts
 #: the worker at once, without it at ``load``; the worker itself checks the snapshot and waits for ``load`` before
 #: any download. Outside ``PREFIX``, so no namespace scan ever reads it as events.
 SNAPSHOT_HINT = "cio_browser:snapshot"
@@ -90,7 +90,7 @@ def suffix(key: str) -> str:
 def for_glue() -> dict[str, Any]:
     """What the JS glue needs, as JSON-ready data (written into the built cio-browser.js by build.py)."""
     return {"prefix": PREFIX, "noSite": NO_SITE, "siteKeys": list(SITE_KEYS), "inbox": INBOX, "optout": OPTOUT,
-            "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS), "snapshotCache": SNAPSHOT_CACHE,
+            "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS), "snapshotFolder": SNAPSHOT_FOLDER,
             "snapshotHint": SNAPSHOT_HINT}
 
 

@@ -327,7 +327,8 @@
   // After a boot without a stored snapshot: a separate, short-lived worker makes one for the next visits
   // (cio-boot.mjs makeSnapshot), a little after ready so it never competes with the first deliveries.
   function snapshotLater() {
-    if (api.bootMode === 'external' || api.bootMode.indexOf('snapshot') >= 0 || !window.caches || !window.Worker) return;
+    if (api.bootMode === 'external' || api.bootMode.indexOf('snapshot') >= 0 || !window.Worker
+        || !(navigator.storage && navigator.storage.getDirectory)) return;
     setTimeout(function () {
       var maker = new Worker(new URL(WORKER, base), { type: 'module' });
       maker.onmessage = function (e) {

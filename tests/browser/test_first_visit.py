@@ -12,23 +12,31 @@ SNAPSHOT_SAVED = """() => new Promise((resolve) => {
 })"""
 
 
-#: Bytes kept in Cache Storage, and the size of the wasm memory they restore (the second word of the header).
-STORED_SNAPSHOT = """async () => {
-  const cache = await caches.open('cio-browser-snapshot');
-  const [key] = await cache.keys();
-  const buffer = await (await cache.match(key)).arrayBuffer();
-  return [buffer.byteLength, new Uint32Array(buffer, 0, 3)[1]];
-}"""
+#: The visitor's snapshot folder in the origin private file system (cio_browser.layout.SNAPSHOT_FOLDER).
+FOLDER = """async () => (await navigator.storage.getDirectory()).getDirectoryHandle('cio-browser-snapshot')"""
+
+#: The stored snapshots: name, bytes kept, and the size of the wasm memory they restore (the header's second word).
+STORED_SNAPSHOTS = f"""async () => {{
+  const folder = await ({FOLDER})();
+  const out = [];
+  for await (const [name, handle] of folder.entries()) {{
+    const buffer = await (await handle.getFile()).arrayBuffer();
+    out.push([name, buffer.byteLength, new Uint32Array(buffer, 0, 3)[1]]);
+  }}
+  return out;
+}}"""
 
 #: Replace the stored snapshot: 64 zero bytes, or the real one without its last page.
-BREAK_SNAPSHOT = """async (how) => {
-  const cache = await caches.open('cio-browser-snapshot');
-  for (const key of await cache.keys()) {
-    const buffer = await (await cache.match(key)).arrayBuffer();
+BREAK_SNAPSHOT = f"""async (how) => {{
+  const folder = await ({FOLDER})();
+  for await (const [name, handle] of folder.entries()) {{
+    const buffer = await (await handle.getFile()).arrayBuffer();
     const broken = how === 'zeros' ? new Uint8Array(64) : new Uint8Array(buffer, 0, buffer.byteLength - 4096);
-    await cache.put(key, new Response(broken));
-  }
-}"""
+    const writable = await handle.createWritable();
+    await writable.write(broken);
+    await writable.close();
+  }}
+}}"""
 
 
 def test_first_visit_starts_python_then_the_browser_keeps_a_snapshot_for_the_next_visits(context, sink):
@@ -38,7 +46,8 @@ def test_first_visit_starts_python_then_the_browser_keeps_a_snapshot_for_the_nex
     assert page.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
     assert page.evaluate(SNAPSHOT_SAVED) is True
     assert not [r.url for r in responses if "snapshot" in r.url], "no snapshot comes from the network"
-    stored, memory = page.evaluate(STORED_SNAPSHOT)
+    ((name, stored, memory),) = page.evaluate(STORED_SNAPSHOTS)
+    assert name.endswith(".snapshot"), name
     assert 0 < stored < memory / 2, f"only the non-zero pages are kept: {stored} bytes of a {memory}-byte memory"
     page.close()
     again = open_page(context, sink)
@@ -69,13 +78,40 @@ def test_a_return_visit_starts_its_worker_before_load_and_a_lost_snapshot_puts_i
     assert again.evaluate("() => window.cioBrowser.bootMode") == "worker-snapshot"
     worker_at, load_at = again.evaluate(WORKER_CREATED_VS_LOAD)
     assert worker_at < load_at, (worker_at, load_at)
-    again.evaluate("async () => { await caches.delete('cio-browser-snapshot'); }")
+    again.evaluate("async () => (await navigator.storage.getDirectory()).removeEntry('cio-browser-snapshot', "
+                   "{recursive: true})")
     again.close()
     lost = open_page(context, sink)   # the hint still says yes: early worker, but it waits for load to download
     assert lost.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
     assert lost.evaluate("() => localStorage.getItem('cio_browser:snapshot')") is None
     lost.evaluate("() => analytics.track('Still Here', {}, {messageId: 'm-here'})")
     assert sink.wait_for(1)[0]["id"] == "m-here"
+
+
+#: A worker of the test's own opens the stored snapshot and keeps it open, as another tab restoring it would.
+HOLD_SNAPSHOT_OPEN = """() => new Promise((resolve) => {
+  const source = `self.onmessage = async () => {
+    const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle('cio-browser-snapshot');
+    self.held = [];
+    for await (const [name, file] of folder.entries()) {
+      self.held.push(await file.createSyncAccessHandle({mode: 'read-only'}));
+    }
+    self.postMessage(self.held.length);
+  };`;
+  window.holder = new Worker(URL.createObjectURL(new Blob([source], {type: 'text/javascript'})));
+  window.holder.onmessage = (e) => resolve(e.data);
+  window.holder.postMessage(0);
+})"""
+
+
+def test_a_snapshot_another_tab_has_open_still_restores(context, sink):
+    """Workers open the stored snapshot read-only, so a tab restoring it never locks another out."""
+    page = open_page(context, sink)
+    assert page.evaluate(SNAPSHOT_SAVED) is True
+    assert page.evaluate(HOLD_SNAPSHOT_OPEN) == 1
+    again = open_page(context, sink)
+    assert again.evaluate("() => window.cioBrowser.bootMode") == "worker-snapshot"
+    assert "not used" not in again.console_text()
 
 
 @pytest.mark.parametrize("how", ["zeros", "truncated"])
