@@ -13,7 +13,9 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
 import re
+import shutil
 import sys
 import tomllib
 import zipfile
@@ -84,7 +86,8 @@ def test_manifest_names_existing_files(site: tuple[Path, dict]) -> None:
 def test_no_cdn_reference_outside_vendor(site: tuple[Path, dict]) -> None:
     out, _ = site
     for path in out.rglob("*"):
-        if not path.is_file() or (out / "vendor") in path.parents:
+        third_party = (out / "vendor") in path.parents and (out / build_py.OWN_VENDOR_DIR) not in path.parents
+        if not path.is_file() or third_party:
             continue
         blobs = [path.read_bytes()]
         if path.suffix == ".whl":
@@ -282,6 +285,20 @@ def test_the_worker_is_named_by_its_content_under_the_immutable_vendor_folder(si
     digest = hashlib.sha256((out / path).read_bytes()).hexdigest()[:12]
     assert path == f"vendor/cio-browser/{digest}/cio-worker.mjs"
     assert path.startswith(IMMUTABLE_PREFIX.lstrip("/")) and not (out / "cio-worker.mjs").exists()
+
+
+@needs_cache
+def test_a_cdn_reference_in_our_worker_fails_the_build_although_it_sits_in_vendor(
+        site: tuple[Path, dict], tmp_path: Path) -> None:
+    out, manifest = site
+    copy = tmp_path / "site"
+    shutil.copytree(out, copy, copy_function=os.link)   # hard links: fast; the file we edit is replaced, not written
+    worker = copy / worker_path(copy)
+    text = worker.read_text()
+    worker.unlink()
+    worker.write_text(text + "\n// import('https://cdn.jsdelivr.net/pyodide/x.mjs')\n")
+    with pytest.raises(build_py.BuildError, match="cio-worker.mjs references cdn.jsdelivr.net"):
+        build_py.verify(copy, manifest, build_py.BuildResult(manifest={}))
 
 
 @needs_cache
