@@ -3,10 +3,9 @@
 //
 // First visit: Python starts the ordinary way on the trimmed standard library. Once the destination is ready, the
 // page has makeSnapshot() run in a separate worker: it starts Python again (from the HTTP cache), imports
-// cio_browser, takes a memory snapshot and keeps its non-zero pages in the origin private file system (OPFS). Return
-// visits restore it instead
-// of starting Python (no network bytes: the snapshot never leaves the visitor's browser). A snapshot that cannot
-// be read or restored is deleted and Python starts normally.
+// cio_browser, takes a memory snapshot and keeps its non-zero pages in the origin private file system (OPFS).
+// Return visits restore it instead of starting Python (no network bytes: the snapshot never leaves the visitor's
+// browser). A snapshot that cannot be read or restored is deleted and Python starts normally.
 const BUILT = /*@cio-manifest@*/null;
 // The storage layout is Python's (cio_browser/layout.py): build.py writes it over this placeholder.
 const LAYOUT = {/*CIO_STORAGE_LAYOUT*/};
@@ -77,9 +76,9 @@ function unpackSnapshot(read, size) {
   return memory;
 }
 
-// Reads a stored snapshot: in a dedicated worker through a synchronous access handle, each run straight into place;
-// elsewhere (the page's own boot modes) from the file's bytes.
-// Read-only handles let two tabs restore at once; a browser without them (or a handle still locked) reads the bytes.
+// Reads a stored snapshot: in a dedicated worker through a read-only synchronous access handle (two tabs can hold
+// one at once), each run straight into place; elsewhere (the page's own boot modes, a browser without read-only
+// handles) from the file's bytes.
 async function readSnapshot(file) {
   let handle = null;
   if (file.createSyncAccessHandle) handle = await file.createSyncAccessHandle({ mode: 'read-only' }).catch(() => null);
@@ -140,8 +139,13 @@ function writeStoredZip(py, bytes, dest) {
   return true;
 }
 
-function unpackWheel(py, bytes, dest) {
-  if (!writeStoredZip(py, bytes, dest)) py.unpackArchive(bytes, 'wheel', { extractDir: dest });
+// Files are not part of a snapshot (modules are): every boot installs the wheels, then Python looks afresh.
+async function installWheels(py, wheels, dest) {
+  for (const w of wheels) {
+    const bytes = await w;
+    if (!writeStoredZip(py, bytes, dest)) py.unpackArchive(bytes, 'wheel', { extractDir: dest });
+  }
+  py.runPython('import importlib\nimportlib.invalidate_caches()');
 }
 
 // One snapshot per Pyodide build and cio_browser wheel: a snapshot only restores into the exact build it came from.
@@ -171,17 +175,13 @@ export async function bootPython(base, mayDownload = Promise.resolve()) {
     indexURL, stdLibURL: new URL(manifest.stdlib, base).href, lockFileContents: manifest.lock,
     stdout: () => {}, stderr: (m) => console.warn('Customer.io (python): ' + m)
   };
-  const unpack = async (py) => {
-    for (const w of wheels) unpackWheel(py, await w, manifest.site_packages);
-    py.runPython('import importlib\nimportlib.invalidate_caches()');
-  };
   if (hit) {
     try {
       // A promise: read while Pyodide's JavaScript loads (Pyodide needs the snapshot's size before the wasm).
       const saved = readSnapshot(hit).then((memory) => { mark('snapshot-read'); return memory; });
       const py = await loadPyodide({ ...options, _loadSnapshot: saved });
       mark('runtime');
-      await unpack(py);   // files are not part of a snapshot, modules are
+      await installWheels(py, wheels, manifest.site_packages);
       mark('wheels');
       return { py, mode: 'snapshot', manifest, phases };
     } catch (err) {
@@ -192,7 +192,7 @@ export async function bootPython(base, mayDownload = Promise.resolve()) {
   }
   const py = await loadPyodide(options);
   mark('runtime');
-  await unpack(py);
+  await installWheels(py, wheels, manifest.site_packages);
   mark('wheels');
   py.runPython('import ' + manifest.stdlib_guard);
   return { py, mode: 'start', manifest, phases };
@@ -213,8 +213,8 @@ export async function makeSnapshot(base) {
   const { loadPyodide } = await import(indexURL + 'pyodide.mjs');
   const py = await loadPyodide({ indexURL, stdLibURL: new URL(manifest.stdlib, base).href,
     lockFileContents: manifest.lock, _makeSnapshot: true, stdout: () => {}, stderr: () => {} });
-  for (const w of wheels) unpackWheel(py, await w, manifest.site_packages);
-  py.runPython('import importlib\nimportlib.invalidate_caches()\nimport ' + manifest.stdlib_guard + '\n' + PRELOAD);
+  await installWheels(py, wheels, manifest.site_packages);
+  py.runPython('import ' + manifest.stdlib_guard + '\n' + PRELOAD);
   const parts = packSnapshot(py.makeMemorySnapshot());
   for await (const old of folder.keys()) if (old !== name) await folder.removeEntry(old).catch(() => {});
   // Written under a temporary name and then renamed where the browser can, so a visit never reads half of one
