@@ -35,12 +35,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from run import CHROMIUM_ARGS  # noqa: E402  (bench/run.py: one set of browser flags for every benchmark)
+
 from cio_browser.sink import Sink  # noqa: E402
 
 SITE_ID = "faults-site"
 API_KEY = "faults-key"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 NOT_LOCAL = re.compile(r"^(?!(https?|wss?)://127\.0\.0\.1[:/])")
 BATCH_SIZE = 50
 
