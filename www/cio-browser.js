@@ -386,7 +386,7 @@
       } else if (m.type === 'leave-plan') {
         leavePlan = JSON.parse(m.requests);
       } else if (m.type === 'ready') {
-        api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, started
+        api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, imported, started
         started(performance.now() - t0, 'worker-' + m.bootMode);
       } else if (m.type === 'failed') {
         if (!pythonUnavailable('the worker failed to start: ' + m.message)) {

@@ -27,6 +27,7 @@ async function boot(init) {
   const t0 = performance.now();
   const { py, mode, phases } = await bootPython(init.base, mayDownload);
   const browser = py.pyimport('cio_browser.browser');
+  phases.imported = Math.round(performance.now() - t0);
   dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => self.postMessage(msg),
     { archive, settingsError: init.settingsError });
   phases.started = Math.round(performance.now() - t0);
