@@ -23,6 +23,12 @@ from .settings import Settings, SettingsError, canonical_name, namespace_of
 
 #: Requests kept in the page's request log (newest last) for the Event Tester and debugging.
 REQUEST_LOG_SIZE = 300
+#: A worker that outlives its page (page_left) waits this long for the delivery lock before it ends: the lock is
+#: granted within milliseconds when it is free; when another tab holds it, that tab delivers our events.
+LEAD_GRACE_MS = 1000
+#: ... and delivers for at most this long. Chromium keeps such a worker alive for about 30 s; what is still due
+#: after this (a Retry-After, a back-off) stays stored for the next page.
+OUTLIVE_MS = 20_000
 
 __all__ = ["BrowserDestination", "MirroredStorage", "install", "start", "start_worker"]
 
@@ -244,6 +250,8 @@ class BrowserDestination:
         self.error = error
         self.inventory = inventory   # without an engine: what is stored, for stats() and setAside()
         self._proxies: list[Any] = []
+        self._release_lead: list[Any] = []   # resolving these gives the delivery lock back (worker mode)
+        self._leaving = False
 
     def accept(self, batch: Any) -> None:
         """``batch``: JS array of [key, json, memoryOnly] the glue stored; never raises into the page."""
@@ -275,6 +283,34 @@ class BrowserDestination:
     def leave(self) -> None:
         if self.engine is not None:
             self.engine.on_page_leave()
+
+    def page_left(self) -> None:
+        """Worker mode, the page is gone but this worker lives on (a SharedWorker with an extended lifetime).
+
+        Deliver what this worker holds (its page's events, and what was stored before), then give the delivery
+        lock back so the visitor's next page leads at once, and end the worker. Whatever is not delivered by then
+        stays in the page's storage and goes out from the next page, with the same ids.
+        """
+        if not self._leaving:
+            self._leaving = True
+            asyncio.ensure_future(self._outlive())
+
+    async def _outlive(self) -> None:
+        import js
+
+        engine = self.engine
+        try:
+            if engine is not None and not engine.blocked:
+                waited = 0
+                while not engine.leader and waited < LEAD_GRACE_MS:
+                    await asyncio.sleep(0.05)
+                    waited += 50
+                if engine.leader:
+                    await engine.flush(timeout_ms=OUTLIVE_MS)
+        finally:
+            for release in self._release_lead:
+                release()
+            js.self.close()
 
     def mirror(self, key: str, value: str | None) -> None:
         """Worker mode: another tab changed a key of ours; keep the mirror true and take new events."""
@@ -452,7 +488,8 @@ def _lead(dest: BrowserDestination) -> None:
 
     def hold(lock: Any) -> Any:
         engine.become_leader()
-        return js.Promise.new(create_proxy(lambda resolve, reject: None))  # held until the page goes away
+        # held until the page goes away, or until page_left() has delivered what this worker holds
+        return js.Promise.new(create_proxy(lambda resolve, reject: dest._release_lead.append(resolve)))
 
     proxy = create_proxy(hold)
     dest._proxies.append(proxy)

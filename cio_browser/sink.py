@@ -637,6 +637,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             headers["Content-Encoding"] = "gzip"
         else:
             body = read()
+        with sink._cond:
+            sink._served.append((path, headers.get("Content-Encoding"), time.time()))
         self._send(200, body, headers)
 
     def _not_found(self) -> None:
@@ -713,6 +715,7 @@ class Sink:
 
         self._cond = threading.Condition(threading.RLock())
         self._requests: list[Recorded] = []
+        self._served: list[tuple[str, str | None, float]] = []
         self._entities: list[Any] = []
         self._ids: list[str] = []
         self._seen_ids: set[str] = set()
@@ -795,6 +798,14 @@ class Sink:
         """Track API requests received (not static files, controls or preflights), in arrival order."""
         with self._cond:
             return list(self._requests)
+
+    @property
+    def served(self) -> list[tuple[str, str | None, float]]:
+        """Static files answered with 200: (path, Content-Encoding or None, wall-clock time). Why: a page's
+        SharedWorker fetches out of the browser automation's sight, so what a visitor downloaded, and when, is
+        read here."""
+        with self._cond:
+            return list(self._served)
 
     @property
     def duplicates(self) -> list[str]:
@@ -894,6 +905,7 @@ class Sink:
         """Forget all traffic and all scripted behaviour (failures, delay, predicates)."""
         with self._cond:
             self._requests.clear()
+            self._served.clear()
             self._entities.clear()
             self._ids.clear()
             self._seen_ids.clear()

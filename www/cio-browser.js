@@ -45,6 +45,7 @@
   var pending = [];            // [key, json] not yet handed to Python
   var engine = null;           // the Python destination, once booted
   var booted = false;          // Python runs and takes events
+  var takes = false;           // the engine takes events now (a worker queues them until Python is ready)
   var handoff = null;
   var readyResolve;
   var ready = new Promise(function (r) { readyResolve = r; });
@@ -120,7 +121,7 @@
       try { localStorage.setItem(key, json); } catch (e) { memory.set(key, json); storageFull(e); }
       pending.push(key);
       if (relayOnly) relaySoon();
-      else if (booted && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
+      else if (takes && !handoff) { handoff = true; queueMicrotask(flushHandoff); }
     } catch (err) {
       console.error('Customer.io: could not keep a ' + (ctx && ctx.event && ctx.event.type) + ' event: ' + err.message);
     }
@@ -129,7 +130,7 @@
 
   function flushHandoff() {
     handoff = null;
-    if (!booted || !pending.length) return;
+    if (!takes || !pending.length) return;
     var batch = pending.map(function (k) { return [k, memory.has(k) ? memory.get(k) : localStorage.getItem(k), memory.has(k)]; });
     pending = [];
     batch.forEach(function (b) { memory.delete(b[0]); });
@@ -241,6 +242,7 @@
   function sendUnmappedOnLeave() {
     if (!relayURL || optedOut()) return;
     if (booted && !relayOnly) return;
+    if (api.workerOutlivesPage && !relayOnly) return;   // the worker boots and sends them through the relay itself
     sendRaw(storedEventKeys(), false);
   }
   window.addEventListener('pagehide', sendUnmappedOnLeave);
@@ -265,6 +267,7 @@
 
   function started(bootMs, mode) {
     booted = true;
+    takes = true;
     api.bootMs = bootMs;
     api.bootMode = mode;
     if (mode !== 'external') snapshotHint(mode.indexOf('snapshot') >= 0);
@@ -362,10 +365,39 @@
     leavePlan = [];
   }
 
+  // Whether this browser lets a worker outlive its page (SharedWorker `extendedLifetime`, Chromium 148+). A
+  // browser reads the option while converting the options dictionary, before it looks at the URL, so an invalid URL
+  // asks the question without starting anything.
+  function workersOutlivePages() {
+    if (typeof SharedWorker !== 'function') return false;
+    var known = false;
+    try {
+      new SharedWorker('http://[', { get extendedLifetime() { known = true; return false; } });
+    } catch (err) { /* the URL is invalid on purpose */ }
+    return known;
+  }
+
+  // The Python worker. Where the browser allows it, a SharedWorker of this page's own (a name no other page uses)
+  // that may outlive the page: a visitor who leaves while Python is still starting does not take their events
+  // away, the worker boots, delivers what it holds and then ends itself (see 'leaving'). Elsewhere a dedicated
+  // Worker, which dies with the page; then the page sends what Python already mapped itself (sendMappedOnLeave).
+  function pythonWorker() {
+    var url = new URL(WORKER, base);
+    if (workersOutlivePages()) {
+      var shared = new SharedWorker(url, { type: 'module', extendedLifetime: true,
+        name: 'cio-browser ' + Date.now().toString(36) + Math.random().toString(36).slice(2) });
+      return { port: shared.port, events: shared, outlives: true };
+    }
+    var worker = new Worker(url, { type: 'module' });
+    return { port: worker, events: worker, outlives: false };
+  }
+
   // boot "worker": Python runs in a Web Worker; this page keeps localStorage in step with it (workers have none).
   async function bootWorker() {
     var t0 = performance.now();
-    var worker = new Worker(new URL(WORKER, base), { type: 'module' });
+    var python = pythonWorker();
+    var worker = python.port;
+    api.workerOutlivesPage = python.outlives;
     var calls = new Map();
     var nextId = 0;
     var stored = {};
@@ -383,8 +415,11 @@
         var c = calls.get(m.id);
         calls.delete(m.id);
         if (m.error) c.reject(new Error(m.error)); else c.resolve(m.value);
+      } else if (m.type === 'log') {
+        // what Python reported in a shared worker, whose console is not this page's (invalid events, settings)
+        (console[m.level] || console.log).call(console, m.text);
       } else if (m.type === 'leave-plan') {
-        leavePlan = JSON.parse(m.requests);
+        if (!python.outlives) leavePlan = JSON.parse(m.requests);
       } else if (m.type === 'ready') {
         api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, imported, started
         started(performance.now() - t0, 'worker-' + m.bootMode);
@@ -394,7 +429,7 @@
         }
       }
     };
-    worker.onerror = function (e) {
+    python.events.onerror = function (e) {
       if (!booted && !pythonUnavailable('the worker could not load' + (e && e.message ? ': ' + e.message : ''))) {
         console.error('Customer.io: the Python worker could not load; events stay stored.');
       }
@@ -404,7 +439,12 @@
     });
     // Workers do not reliably see the page's online/offline switch: tell Python when the page is back online.
     window.addEventListener('online', function () { engine.call('kick'); });
-    window.addEventListener('pagehide', sendMappedOnLeave);
+    window.addEventListener('pagehide', function (e) {
+      // A worker that outlives the page delivers what it holds (and boots first if it must); one that dies with
+      // it cannot, so the page sends the requests Python already mapped. A page kept for back/forward stays.
+      if (!python.outlives) sendMappedOnLeave();
+      else if (!e.persisted) worker.postMessage({ type: 'leaving' });
+    });
     engine = {
       accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
       call: function (method, args) {
@@ -416,6 +456,10 @@
       }
     };
     worker.postMessage({ type: 'init', base: base, settings: settings, settingsError: settingsError, storage: stored });
+    // From now on every event goes to the worker as it is stored (it queues them until Python is ready): a worker
+    // that outlives this page must know them all.
+    takes = true;
+    flushHandoff();
     // Python's downloads wait for the page's own resources; a return visit restores its stored snapshot sooner.
     var go = function () { worker.postMessage({ type: 'go' }); };
     if (document.readyState === 'complete') go(); else window.addEventListener('load', go, { once: true });
@@ -436,7 +480,11 @@
       try { localStorage.setItem(ns + LAYOUT.optout, '1'); } catch (e) { /* settings.enabled covers this page */ }
       settings.enabled = false; pending = []; memory.clear();
       Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + LAYOUT.inbox) === 0) localStorage.removeItem(k); });
-      return booted ? engine.call('clear') : Promise.resolve();
+      if (booted) return engine.call('clear');
+      // a worker still starting holds the events handed to it and the storage it was started with: it forgets
+      // them before it handles anything else (cio-worker.mjs), then clears like a booted one
+      if (takes) engine.call('clear');
+      return Promise.resolve();
     },
     // Tools (the Event Tester, a site's own debugging). Python answers; nothing here is sent anywhere.
     // preview(event[, settings]): which subscriptions match (and why the others do not), payloads, requests.

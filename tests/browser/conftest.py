@@ -26,12 +26,17 @@ API_KEY = "key456-secret-apikey"
 STRICT_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'self'; "
               "img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 CHROMIUM = os.environ.get("CIO_BROWSER_CHROMIUM", "/usr/bin/chromium")
+#: A loopback port with nothing listening (the discard port): the dead proxy of CHROMIUM_ARGS.
+DEAD_PORT = 9
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                  # Chromium preloads its omnibox popup pages (chrome://omnibox-popup.top-chrome) at launch: 1-2.5 s
                  # of renderer CPU that a visitor's long-running browser spent long ago, but that lands on the first
                  # page of a freshly launched one and, on 2 cores, slowed a cold start by ~0.8 s (median of 4).
-                 "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup"]
+                 "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
+                 # Playwright's routes (the Offline guard) do not see a SharedWorker's requests: at the network
+                 # level, whatever is not for 127.0.0.1 goes to a proxy nobody listens on, and fails.
+                 f"--proxy-server=http://127.0.0.1:{DEAD_PORT}", "--proxy-bypass-list=127.0.0.1"]
 BOOT_TIMEOUT_MS = 60_000
 
 BROWSER_DIR = Path(__file__).resolve().parent
@@ -165,6 +170,10 @@ def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.05) ->
         time.sleep(interval)
 
 
+#: An init script: a browser whose workers die with their page (no SharedWorker, as before Chromium 148's
+#: extendedLifetime, or Safari and Firefox), so the page-side leave paths run.
+NO_OUTLIVING_WORKERS = "delete window.SharedWorker;"
+
 #: The strict policy minus 'wasm-unsafe-eval': Python cannot run on the page's own thread.
 NO_WASM_CSP = STRICT_CSP.replace(" 'wasm-unsafe-eval'", "")
 
@@ -180,12 +189,14 @@ def demo(site):
                         csp={"/csp.html": NO_WASM_CSP})
     # what reaches /cio on the wire (requests from the worker are not Playwright page/context events)
     server.seen = []
+    server.paths = []   # and where it went
     server.missing = set()  # paths answered 404, to make Python's start fail
     inner = server.app
 
     async def recording(scope, receive, send):
         if scope["type"] == "http" and scope["path"].startswith("/cio/"):
             server.seen.append({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]})
+            server.paths.append(scope["path"])
         if scope["type"] == "http" and scope["path"] in server.missing:
             await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import open_page, settings_for, wait_until
+from .conftest import NO_OUTLIVING_WORKERS, open_page, settings_for, wait_until
 
 SNAPSHOT_SAVED = """() => new Promise((resolve) => {
   if (window.cioBrowser.snapshotSaved !== undefined) resolve(window.cioBrowser.snapshotSaved);
@@ -40,12 +40,10 @@ BREAK_SNAPSHOT = f"""async (how) => {{
 
 
 def test_first_visit_starts_python_then_the_browser_keeps_a_snapshot_for_the_next_visits(context, sink):
-    responses = []
-    context.on("response", lambda r: responses.append(r))
     page = open_page(context, sink)
     assert page.evaluate("() => window.cioBrowser.bootMode") == "worker-start"
     assert page.evaluate(SNAPSHOT_SAVED) is True
-    assert not [r.url for r in responses if "snapshot" in r.url], "no snapshot comes from the network"
+    assert not [path for path, _, _ in sink.served if "snapshot" in path], "no snapshot comes from the network"
     ((name, stored, memory),) = page.evaluate(STORED_SNAPSHOTS)
     assert name.endswith(".snapshot"), name
     assert 0 < stored < memory / 2, f"only the non-zero pages are kept: {stored} bytes of a {memory}-byte memory"
@@ -130,28 +128,71 @@ def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context,
 
 def test_python_downloads_start_after_load_and_come_brotli_compressed(context, sink):
     """On a first visit neither the worker nor anything of Python's is requested before the page's own load has
-    ended (a return visit starts the worker at once: its stored snapshot needs no network)."""
-    responses = []
-    context.on("response", lambda r: responses.append(r))
+    ended (a return visit starts the worker at once: its stored snapshot needs no network). Read on the server:
+    the worker may be a SharedWorker, whose requests the browser automation does not see."""
     page = open_page(context, sink)
     load_end = page.evaluate(
-        "() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd")
-    python = [r for r in responses if "/vendor/pyodide-" in r.url or "/wheels/" in r.url or "cio-worker" in r.url]
-    assert {r.url.rsplit("/", 1)[-1] for r in python} >= {"pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm"}
-    early = {r.url.rsplit("/", 1)[-1]: round(load_end - r.request.timing["startTime"])
-             for r in python if r.request.timing["startTime"] < load_end}
-    assert not early, f"requested this many ms before load ended: {early}"
-    page.evaluate("0")
-    encodings = {r.url.rsplit("/", 1)[-1]: r.headers.get("content-encoding") for r in responses}
-    wasm = [v for k, v in encodings.items() if k == "pyodide.asm.wasm"]
-    stdlib = [v for k, v in encodings.items() if k.startswith("cio-stdlib-")]
-    assert wasm == ["br"] and stdlib == ["br"], encodings
-    assert not [k for k in encodings if k in ("python_stdlib.zip", "pyodide-lock.json", "manifest.json")]
+        "() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+    python = [(path.rsplit("/", 1)[-1], coding, at) for path, coding, at in sink.served
+              if "/vendor/pyodide-" in path or "/wheels/" in path or "cio-worker" in path]
+    assert {name for name, _, _ in python} >= {"pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "cio-worker.mjs"}
+    early = {name: round((load_end - at) * 1000) for name, _, at in python if at < load_end}
+    assert not early, f"served this many ms before load ended: {early}"
+    encodings = {name: coding for name, coding, _ in python}
+    stdlib = [coding for path, coding, _ in sink.served if path.rsplit("/", 1)[-1].startswith("cio-stdlib-")]
+    assert encodings["pyodide.asm.wasm"] == "br" and stdlib == ["br"], (encodings, stdlib)
+    assert not [path for path, _, _ in sink.served
+                if path.rsplit("/", 1)[-1] in ("python_stdlib.zip", "pyodide-lock.json", "manifest.json")]
+
+
+#: The page has started its Python worker (a first visit starts it at `load`).
+WORKER_STARTED = "() => window.cioBrowser.workerOutlivesPage !== undefined"
+
+def shared_workers(browser) -> list[str]:
+    """The SharedWorkers alive in the browser (Playwright does not list them; the DevTools protocol does)."""
+    cdp = browser.new_browser_cdp_session()
+    try:
+        return [t["url"] for t in cdp.send("Target.getTargets")["targetInfos"] if t["type"] == "shared_worker"]
+    finally:
+        cdp.detach()
+
+
+def test_a_visitor_who_leaves_while_python_starts_still_has_their_events_delivered(browser, context, sink):
+    """The worker outlives the page (SharedWorker extendedLifetime): it boots, delivers, then ends itself."""
+    page = open_page(context, sink, wait=False)
+    page.wait_for_function(WORKER_STARTED)
+    assert page.evaluate("() => window.cioBrowser.workerOutlivesPage") is True
+    page.evaluate("() => analytics.track('Left Early', {plan: 'pro'}, {messageId: 'early-1'})")
+    assert page.evaluate("() => window.cioBrowser.bootMode") is None, "left before Python was ready"
+    page.goto("about:blank")
+    wait_until(lambda: sink.delivered_ids() == ["early-1"], timeout=60)
+    entity = sink.entities()[0]
+    assert (entity["name"], entity["attributes"]["plan"]) == ("Left Early", "pro")
+    # it ended, and gave the delivery lock back: the visitor's next page delivers at once
+    wait_until(lambda: shared_workers(browser) == [], timeout=10)
+    again = open_page(context, sink, settings_for(sink, flushInterval=0))
+    again.evaluate("() => analytics.track('Came Back', {}, {messageId: 'back-1'})")
+    wait_until(lambda: "back-1" in sink.delivered_ids(), timeout=10)
+
+
+def test_an_opt_out_while_python_starts_reaches_the_worker_before_any_event(context, sink):
+    page = open_page(context, sink, wait=False)
+    page.wait_for_function(WORKER_STARTED)
+    page.evaluate("() => analytics.track('Before Opt Out', {}, {messageId: 'gone-1'})")
+    page.evaluate("() => window.cioBrowser.optOut()")
+    page.wait_ready()
+    page.evaluate("() => window.cioBrowser.flush()")
+    page.wait_for_timeout(300)
+    assert sink.delivered_ids() == []
+    assert page.stats()["stored"] == 0
 
 
 def test_worker_mode_page_sends_mapped_events_itself_when_closed(context, sink):
-    """The worker hands the page the ready bodies; on pagehide the page sends them (keepalive)."""
+    """Where workers die with the page, the worker hands the page the ready bodies; on pagehide the page sends
+    them (keepalive)."""
+    context.add_init_script(NO_OUTLIVING_WORKERS)
     page = open_page(context, sink, settings_for(sink, flushInterval=30_000))
+    assert page.evaluate("() => window.cioBrowser.workerOutlivesPage") is False
     page.evaluate("() => analytics.track('Leaving Soon', {plan: 'pro'}, {messageId: 'leave-1'})")
     page.wait_for_timeout(500)  # mapped in the worker, handed to the page; the batch waits 30 s
     assert sink.delivered_ids() == []

@@ -11,20 +11,27 @@ import json
 
 import pytest
 
-from .conftest import API_KEY, DIST, open_relay_page, wait_until
+from .conftest import API_KEY, DIST, NO_OUTLIVING_WORKERS, open_relay_page, wait_until
 
 pytest.importorskip("starlette")
 pytestmark = pytest.mark.browser
 
 
-def test_a_page_closed_300_ms_after_page_and_track_delivers_both_through_the_relay(context, demo):
+# Where a worker outlives its page, it boots and sends them through the relay itself; where it dies with the page,
+# the page hands the stored events to the relay's /events on pagehide.
+@pytest.mark.parametrize("worker", ["outlives the page", "dies with the page"])
+def test_a_page_closed_300_ms_after_page_and_track_delivers_both_through_the_relay(context, demo, worker):
+    if worker == "dies with the page":
+        context.add_init_script(NO_OUTLIVING_WORKERS)
     page = open_relay_page(context, demo, {"relay": "/cio"})
     page.evaluate("() => { analytics.page('Home', {}, {messageId: 'bounce-page'}); "
                   "analytics.track('Bounced', {}, {messageId: 'bounce-track'}); }")
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.cioBrowser.bootMs") is None, "Python was already ready: not a bounce"
     page.close(run_before_unload=True)
-    wait_until(lambda: sorted(demo.sink.delivered_ids()) == ["bounce-page", "bounce-track"], timeout=15)
+    wait_until(lambda: sorted(demo.sink.delivered_ids()) == ["bounce-page", "bounce-track"], timeout=30)
+    raw = [path for path in demo.paths if path == "/cio/events"]   # stored events, as the page kept them
+    assert bool(raw) == (worker == "dies with the page"), f"which path carried them: {demo.paths}"
     # the endpoint checked the relay's Authorization against the workspace key (it records the header masked)
     assert all(r.credentials == "valid" for r in demo.sink.requests)
 
