@@ -521,7 +521,11 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
 
 
 def start_worker(settings_json: str, storage_json: str, post: Any, glue: Any = None) -> BrowserDestination:
-    """Boot the destination inside a Web Worker; ``post`` sends storage writes back to the page."""
+    """Boot the destination inside a Web Worker; ``post`` sends storage writes back to the page.
+
+    ``glue.outlives``: the worker is one that may outlive its page (see :meth:`BrowserDestination.page_left`), so
+    the page sends nothing itself when it leaves and needs no leave plan.
+    """
     import js
     from pyodide.ffi import create_once_callable, to_js
 
@@ -535,7 +539,8 @@ def start_worker(settings_json: str, storage_json: str, post: Any, glue: Any = N
     if dest.engine is not None:
         engine = dest.engine
         _listen(dest, js.self, "online", lambda ev: engine.back_online())
-        _hand_over_leave_plan(engine, post, defer)
+        if not _glue(glue, "outlives"):
+            _hand_over_leave_plan(engine, post, defer)
         _lead(dest)
     return dest
 

@@ -419,7 +419,7 @@
         // what Python reported in a shared worker, whose console is not this page's (invalid events, settings)
         (console[m.level] || console.log).call(console, m.text);
       } else if (m.type === 'leave-plan') {
-        if (!python.outlives) leavePlan = JSON.parse(m.requests);
+        leavePlan = JSON.parse(m.requests);   // only a worker that dies with the page sends one
       } else if (m.type === 'ready') {
         api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, imported, started
         started(performance.now() - t0, 'worker-' + m.bootMode);
@@ -455,7 +455,8 @@
         });
       }
     };
-    worker.postMessage({ type: 'init', base: base, settings: settings, settingsError: settingsError, storage: stored });
+    worker.postMessage({ type: 'init', base: base, settings: settings, settingsError: settingsError, storage: stored,
+      outlives: python.outlives });
     // From now on every event goes to the worker as it is stored (it queues them until Python is ready): a worker
     // that outlives this page must know them all.
     takes = true;

@@ -37,12 +37,8 @@ function onMessage(e) {
     makeSnapshot(e.data.base).then((saved) => page.postMessage({ type: 'snapshot', saved }),
       (err) => page.postMessage({ type: 'snapshot', saved: false, message: String(err && err.message) }));
   } else if (e.data.type === 'go') allowDownloads();
-  else if (e.data.type === 'leaving') {
-    // The page is gone and this worker lives on: download now if it has not yet, then deliver and end.
-    leaving = true;
-    allowDownloads();
-    if (dest) dest.page_left();
-  } else if (e.data.type === 'init') boot(e.data).catch((err) => page.postMessage({ type: 'failed', message: String(err && err.message) }));
+  else if (e.data.type === 'leaving') leave();
+  else if (e.data.type === 'init') boot(e.data).catch((err) => page.postMessage({ type: 'failed', message: String(err && err.message) }));
   else if (dest) handle(e.data);
   else {
     // Opt-out while Python starts: the events queued here are the visitor's, who asked not to be tracked.
@@ -51,13 +47,20 @@ function onMessage(e) {
   }
 }
 
+// The page is gone and this worker lives on: download now if it has not yet, then deliver and end.
+function leave() {
+  leaving = true;
+  allowDownloads();
+  if (dest) dest.page_left();
+}
+
 async function boot(init) {
   const t0 = performance.now();
   const { py, mode, phases } = await bootPython(init.base, mayDownload);
   const browser = py.pyimport('cio_browser.browser');
   phases.imported = Math.round(performance.now() - t0);
   dest = browser.start_worker(JSON.stringify(init.settings), JSON.stringify(init.storage), (msg) => page.postMessage(msg),
-    { archive, settingsError: init.settingsError });
+    { archive, settingsError: init.settingsError, outlives: init.outlives });
   phases.started = Math.round(performance.now() - t0);
   page.postMessage({ type: 'ready', bootMs: performance.now() - t0, bootMode: mode, phases });
   early.splice(0).forEach(handle);

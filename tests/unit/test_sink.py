@@ -548,6 +548,18 @@ def test_gzip_for_compressible_files(sink: Sink, site: Path, path: str) -> None:
     assert plain.headers["Content-Encoding"] is None and plain.headers["ETag"] != answer.headers["ETag"]
 
 
+def test_served_files_are_listed_with_their_encoding_and_time_but_not_304s_or_api_calls(sink: Sink) -> None:
+    before = time.time()
+    gz = call(sink.url + "/app.js", headers={"Accept-Encoding": "gzip"}, auth=False)
+    call(sink.url + "/mod.mjs", auth=False)
+    call(sink.url + "/app.js", headers={"Accept-Encoding": "gzip", "If-None-Match": gz.headers["ETag"]}, auth=False)
+    call(sink.url + "/api/v2/entity", "POST", event())
+    assert [(path, coding) for path, coding, _ in sink.served] == [("/app.js", "gzip"), ("/mod.mjs", None)]
+    assert all(before <= at <= time.time() for _, _, at in sink.served)
+    sink.reset()
+    assert sink.served == []
+
+
 def test_gzip_cache_follows_file_changes(sink: Sink, site: Path) -> None:
     call(sink.url + "/app.js", headers={"Accept-Encoding": "gzip"}, auth=False)
     target = site / "app.js"
