@@ -43,7 +43,8 @@ class LocalStorage:
         self._keys = js.Object.keys
 
     def get(self, key: str) -> str | None:
-        return self._ls.getItem(key)
+        value = self._ls.getItem(key)   # null for a missing key: JsNull, which is not None
+        return None if _absent(value) else str(value)
 
     def set(self, key: str, value: str) -> bool:
         try:
@@ -139,7 +140,7 @@ class JsArchive:
 
     async def get(self, key: str) -> str | None:
         value = await self._store.get(key)
-        return None if value is None else str(value)
+        return None if _absent(value) else str(value)
 
     async def keys(self, prefix: str) -> list[str]:
         found = await self._store.keys(prefix)
@@ -257,7 +258,7 @@ class BrowserDestination:
         """``batch``: JS array of [key, json, memoryOnly] the glue stored; never raises into the page."""
         try:
             records = batch.to_py() if hasattr(batch, "to_py") else batch
-            records = [(str(k), None if t is None else str(t), bool(m)) for k, t, m in records]
+            records = [(str(k), None if _absent(t) else str(t), bool(m)) for k, t, m in records]
             storage = self.engine.ports.storage if self.engine else getattr(self.inventory, "storage", None)
             if isinstance(storage, MirroredStorage):  # the page stored these; keep the worker's copy true
                 storage.data.update({k: t for k, t, m in records if t is not None and not m})
@@ -317,7 +318,7 @@ class BrowserDestination:
         if self.engine is None or not isinstance(self.engine.ports.storage, MirroredStorage):
             return
         data = self.engine.ports.storage.data
-        if value is None:
+        if _absent(value):   # removed: JavaScript's null, which must not become the text "jsnull"
             data.pop(str(key), None)
         else:
             data[str(key)] = str(value)
@@ -508,7 +509,7 @@ def start(settings_json: str, glue: Any = None) -> BrowserDestination:
 
     def on_storage(ev: Any) -> None:
         key = ev.key
-        if engine.leader and key is not None and str(key).startswith(prefix) and ev.newValue is not None:
+        if engine.leader and not _absent(key) and str(key).startswith(prefix) and not _absent(ev.newValue):
             engine.accept([(str(key), str(ev.newValue), False)])
 
     _listen(dest, js.window, "storage", on_storage)

@@ -394,56 +394,75 @@
 
   // boot "worker": Python runs in a Web Worker; this page keeps localStorage in step with it (workers have none).
   async function bootWorker() {
-    var t0 = performance.now();
-    var python = pythonWorker();
-    var worker = python.port;
-    api.workerOutlivesPage = python.outlives;
+    var python, worker;   // the current worker: a page restored from the back/forward cache starts a new one
+    var left = false;     // its worker was told to leave when the page went into the back/forward cache
     var calls = new Map();
     var nextId = 0;
-    var stored = {};
-    // every namespace: Python finds events stored under one the settings no longer use
-    Object.keys(localStorage).forEach(function (k) { if (k.indexOf(LAYOUT.prefix) === 0) stored[k] = localStorage.getItem(k); });
-    worker.onmessage = function (e) {
-      var m = e.data;
-      if (m.type === 'storage') {
-        m.ops.forEach(function (op) {
-          try {
-            if (op[0] === 'set') localStorage.setItem(op[1], op[2]); else localStorage.removeItem(op[1]);
-          } catch (err) { storageFull(err); /* the worker still holds the record in memory */ }
-        });
-      } else if (m.type === 'reply') {
-        var c = calls.get(m.id);
-        calls.delete(m.id);
-        if (m.error) c.reject(new Error(m.error)); else c.resolve(m.value);
-      } else if (m.type === 'log') {
-        // what Python reported in a shared worker, whose console is not this page's (invalid events, settings)
-        (console[m.level] || console.log).call(console, m.text);
-      } else if (m.type === 'leave-plan') {
-        leavePlan = JSON.parse(m.requests);   // only a worker that dies with the page sends one
-      } else if (m.type === 'ready') {
-        api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, imported, started
-        started(performance.now() - t0, 'worker-' + m.bootMode);
-      } else if (m.type === 'failed') {
-        if (!pythonUnavailable('the worker failed to start: ' + m.message)) {
-          console.error('Customer.io: the Python worker failed to start (' + m.message + '); events stay stored.');
+    function connect() {
+      var t0 = performance.now();
+      python = pythonWorker();
+      worker = python.port;
+      api.workerOutlivesPage = python.outlives;
+      var stored = {};
+      // every namespace: Python finds events stored under one the settings no longer use
+      Object.keys(localStorage).forEach(function (k) { if (k.indexOf(LAYOUT.prefix) === 0) stored[k] = localStorage.getItem(k); });
+      worker.onmessage = function (e) {
+        var m = e.data;
+        if (m.type === 'storage') {
+          m.ops.forEach(function (op) {
+            try {
+              if (op[0] === 'set') localStorage.setItem(op[1], op[2]); else localStorage.removeItem(op[1]);
+            } catch (err) { storageFull(err); /* the worker still holds the record in memory */ }
+          });
+        } else if (m.type === 'reply') {
+          var c = calls.get(m.id);
+          calls.delete(m.id);
+          if (m.error) c.reject(new Error(m.error)); else c.resolve(m.value);
+        } else if (m.type === 'log') {
+          // what Python reported in a shared worker, whose console is not this page's (invalid events, settings)
+          (console[m.level] || console.log).call(console, m.text);
+        } else if (m.type === 'leave-plan') {
+          leavePlan = JSON.parse(m.requests);   // only a worker that dies with the page sends one
+        } else if (m.type === 'ready') {
+          api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, imported, started
+          started(performance.now() - t0, 'worker-' + m.bootMode);
+        } else if (m.type === 'failed') {
+          if (!pythonUnavailable('the worker failed to start: ' + m.message)) {
+            console.error('Customer.io: the Python worker failed to start (' + m.message + '); events stay stored.');
+          }
         }
-      }
-    };
-    python.events.onerror = function (e) {
-      if (!booted && !pythonUnavailable('the worker could not load' + (e && e.message ? ': ' + e.message : ''))) {
-        console.error('Customer.io: the Python worker could not load; events stay stored.');
-      }
-    };
+      };
+      python.events.onerror = function (e) {
+        if (!booted && !pythonUnavailable('the worker could not load' + (e && e.message ? ': ' + e.message : ''))) {
+          console.error('Customer.io: the Python worker could not load; events stay stored.');
+        }
+      };
+      worker.postMessage({ type: 'init', base: base, settings: settings, settingsError: settingsError, storage: stored,
+        outlives: python.outlives });
+      // From now on every event goes to the worker as it is stored (it queues them until Python is ready): a worker
+      // that outlives this page must know them all.
+      takes = true;
+      flushHandoff();
+      // Python's downloads wait for the page's own resources; a return visit restores its stored snapshot sooner.
+      var go = function () { worker.postMessage({ type: 'go' }); };
+      if (document.readyState === 'complete') go(); else window.addEventListener('load', go, { once: true });
+    }
     window.addEventListener('storage', function (e) {
       if (e.key && e.key.indexOf(LAYOUT.prefix) === 0) worker.postMessage({ type: 'mirror', key: e.key, value: e.newValue });
     });
     // Workers do not reliably see the page's online/offline switch: tell Python when the page is back online.
     window.addEventListener('online', function () { engine.call('kick'); });
     window.addEventListener('pagehide', function (e) {
-      // A worker that outlives the page delivers what it holds (and boots first if it must); one that dies with
-      // it cannot, so the page sends the requests Python already mapped. A page kept for back/forward stays.
-      if (!python.outlives) sendMappedOnLeave();
-      else if (!e.persisted) worker.postMessage({ type: 'leaving' });
+      // One that dies with the page cannot deliver, so the page sends the requests Python already mapped.
+      if (!python.outlives) { sendMappedOnLeave(); return; }
+      // A worker that outlives the page delivers what it holds (booting first if it must), gives the delivery lock
+      // back and ends. So it does when the page goes into the back/forward cache: it would go on holding the lock
+      // there, and the visitor's next page of this site could not deliver. A page restored from it starts anew.
+      worker.postMessage({ type: 'leaving' });
+      if (e.persisted) { left = true; takes = false; }
+    });
+    window.addEventListener('pageshow', function (e) {
+      if (e.persisted && left) { left = false; connect(); }
     });
     engine = {
       accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
@@ -455,15 +474,7 @@
         });
       }
     };
-    worker.postMessage({ type: 'init', base: base, settings: settings, settingsError: settingsError, storage: stored,
-      outlives: python.outlives });
-    // From now on every event goes to the worker as it is stored (it queues them until Python is ready): a worker
-    // that outlives this page must know them all.
-    takes = true;
-    flushHandoff();
-    // Python's downloads wait for the page's own resources; a return visit restores its stored snapshot sooner.
-    var go = function () { worker.postMessage({ type: 'go' }); };
-    if (document.readyState === 'complete') go(); else window.addEventListener('load', go, { once: true });
+    connect();
   }
 
   var api = {

@@ -85,6 +85,24 @@ def test_two_tabs_of_one_site_never_send_the_same_event_twice(context, sink):
     assert sorted(leaders) == [False, True]
 
 
+def test_a_tab_that_takes_over_the_lead_finds_no_phantom_events(context, sink):
+    """The leader delivers the other tab's events and removes them; the other tab's worker must forget them too.
+    (JavaScript's null once became the text "jsnull" in that worker's copy of storage, and the tab set phantom
+    events aside with a console error when it took the lead.)"""
+    a = open_page(context, sink)
+    b = open_page(context, sink)
+    leader, other = (a, b) if a.stats()["leader"] else (b, a)
+    track_many(other, ["Other-1", "Other-2"])
+    wait_until(lambda: sorted(sink.delivered_ids()) == ["mid-Other-1", "mid-Other-2"])
+    wait_until(lambda: stored_keys(other) == [])
+    leader.close()
+    wait_until(lambda: other.stats()["leader"])
+    other.wait_for_timeout(500)
+    assert other.evaluate("() => window.cioBrowser.setAside()") == []
+    assert other.console_errors() == []
+    assert sorted(sink.delivered_ids()) == ["mid-Other-1", "mid-Other-2"]
+
+
 def test_a_400_for_one_item_in_a_batch_sets_only_that_one_aside(context, sink):
     sink.reject_item(lambda e: "name: must not contain 'poison'" if "poison" in e.get("name", "") else None)
     page = open_page(context, sink)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import NO_OUTLIVING_WORKERS, open_page, settings_for, wait_until
+from .conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NO_OUTLIVING_WORKERS,
+    NOT_LOCAL,
+    Offline,
+    open_page,
+    settings_for,
+    wait_until,
+)
 
 SNAPSHOT_SAVED = """() => new Promise((resolve) => {
   if (window.cioBrowser.snapshotSaved !== undefined) resolve(window.cioBrowser.snapshotSaved);
@@ -173,6 +182,41 @@ def test_a_visitor_who_leaves_while_python_starts_still_has_their_events_deliver
     again = open_page(context, sink, settings_for(sink, flushInterval=0))
     again.evaluate("() => analytics.track('Came Back', {}, {messageId: 'back-1'})")
     wait_until(lambda: "back-1" in sink.delivered_ids(), timeout=10)
+
+
+#: Counts the page's restores from the back/forward cache.
+RESTORES = ("addEventListener('pageshow', (e) => { "
+            "if (e.persisted) window.__restored = (window.__restored || 0) + 1; });")
+READY_MARKS = "() => performance.getEntriesByName('cio-browser:ready').length"
+
+
+def test_a_page_in_the_back_forward_cache_lets_the_next_page_deliver_and_starts_anew_when_restored(browser, sink):
+    """Playwright turns the back/forward cache off; this browser has it, as a visitor's does. A worker that
+    outlives its page would otherwise hold the delivery lock from the cache, and the next page never leads."""
+    with_cache = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             ignore_default_args=["--disable-back-forward-cache"])
+    guard = Offline()
+    try:
+        ctx = with_cache.new_context()
+        ctx.route(NOT_LOCAL, guard.route)
+        ctx.add_init_script(RESTORES)
+        page = open_page(ctx, sink)
+        assert page.evaluate("() => window.cioBrowser.workerOutlivesPage") is True
+        page.evaluate("() => analytics.track('On A', {}, {messageId: 'a-1'})")
+        wait_until(lambda: "a-1" in sink.delivered_ids())
+        page.goto(sink.url + "/test.html?next")
+        page.wait_ready()
+        page.evaluate("() => analytics.track('On B', {}, {messageId: 'b-1'})")
+        wait_until(lambda: "b-1" in sink.delivered_ids(), timeout=10)
+        page.go_back(wait_until="commit")
+        page.wait_for_function("() => window.__restored === 1")
+        page.wait_for_function(f"() => ({READY_MARKS})() === 2")   # a new worker for the restored page
+        page.evaluate("() => analytics.track('Back On A', {}, {messageId: 'a-2'})")
+        wait_until(lambda: "a-2" in sink.delivered_ids(), timeout=10)
+        assert page.console_errors() == []
+    finally:
+        with_cache.close()
+    assert not guard.blocked, guard.blocked
 
 
 def test_an_opt_out_while_python_starts_reaches_the_worker_before_any_event(context, sink):
