@@ -493,8 +493,8 @@
       settings.enabled = false; pending = []; memory.clear();
       Object.keys(localStorage).forEach(function (k) { if (k.indexOf(ns + LAYOUT.inbox) === 0) localStorage.removeItem(k); });
       if (booted) return engine.call('clear');
-      // a worker still starting holds the events handed to it and the storage it was started with: it forgets
-      // them before it handles anything else (cio-worker.mjs), then clears like a booted one
+      // a worker still starting holds the events handed to it and the storage it was started with: its queue hands
+      // Python this 'clear' before Python has the delivery lock (granted asynchronously), so nothing is sent
       if (takes) engine.call('clear');
       return Promise.resolve();
     },

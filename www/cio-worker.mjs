@@ -40,11 +40,7 @@ function onMessage(e) {
   else if (e.data.type === 'leaving') leave();
   else if (e.data.type === 'init') boot(e.data).catch((err) => page.postMessage({ type: 'failed', message: String(err && err.message) }));
   else if (dest) handle(e.data);
-  else {
-    // Opt-out while Python starts: the events queued here are the visitor's, who asked not to be tracked.
-    if (e.data.type === 'call' && e.data.method === 'clear') early.splice(0, early.length, ...early.filter((m) => m.type === 'call'));
-    early.push(e.data);
-  }
+  else early.push(e.data);   // in order: an opt-out's 'clear' reaches Python before it leads and sends anything
 }
 
 // The page is gone and this worker lives on: download now if it has not yet, then deliver and end.
