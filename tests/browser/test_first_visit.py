@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from .conftest import (
@@ -135,10 +137,23 @@ def test_a_broken_stored_snapshot_is_dropped_and_python_starts_normally(context,
     assert again.evaluate(SNAPSHOT_SAVED) is True  # a good one replaces it
 
 
+#: A 1x1 GIF, and a page image that holds the page's load up (it is added before the document has loaded).
+GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+SLOW_IMAGE = """document.addEventListener('DOMContentLoaded', () => {
+  const image = new Image(); image.src = '/slow-image.gif'; document.body.appendChild(image); });"""
+
+
 def test_python_downloads_start_after_load_and_come_brotli_compressed(context, sink):
     """On a first visit neither the worker nor anything of Python's is requested before the page's own load has
     ended (a return visit starts the worker at once: its stored snapshot needs no network). Read on the server:
-    the worker may be a SharedWorker, whose requests the browser automation does not see."""
+    the worker may be a SharedWorker, whose requests the browser automation does not see. The page's own image
+    answers a second late, so that its load ends well after the loader has run."""
+    def slow_image(route):
+        time.sleep(1.0)
+        route.fulfill(status=200, content_type="image/gif", body=GIF)
+
+    context.route("**/slow-image.gif", slow_image)
+    context.add_init_script(SLOW_IMAGE)
     page = open_page(context, sink)
     load_end = page.evaluate(
         "() => performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
