@@ -29,6 +29,9 @@ LEAD_GRACE_MS = 1000
 #: ... and delivers for at most this long. Chromium keeps such a worker alive for about 30 s; what is still due
 #: after this (a Retry-After, a back-off) stays stored for the next page.
 OUTLIVE_MS = 20_000
+#: ... then waits this long for the tab's next page of this site to take it over (page_back) before it ends: a
+#: visitor's next page is then ready at once and removes from storage what this worker delivered meanwhile.
+REUSE_WAIT_MS = 5_000
 
 __all__ = ["BrowserDestination", "MirroredStorage", "install", "start", "start_worker"]
 
@@ -252,7 +255,9 @@ class BrowserDestination:
         self.inventory = inventory   # without an engine: what is stored, for stats() and setAside()
         self._proxies: list[Any] = []
         self._release_lead: list[Any] = []   # resolving these gives the delivery lock back (worker mode)
+        self._lock_request: Any = None      # AbortController of a lock request not granted yet
         self._leaving = False
+        self._visit = 0                     # pages this worker has served (page_back counts them)
 
     def accept(self, batch: Any) -> None:
         """``batch``: JS array of [key, json, memoryOnly] the glue stored; never raises into the page."""
@@ -289,29 +294,65 @@ class BrowserDestination:
         """Worker mode, the page is gone but this worker lives on (a SharedWorker with an extended lifetime).
 
         Deliver what this worker holds (its page's events, and what was stored before), then give the delivery
-        lock back so the visitor's next page leads at once, and end the worker. Whatever is not delivered by then
-        stays in the page's storage and goes out from the next page, with the same ids.
+        lock back so another tab can lead, and wait :data:`REUSE_WAIT_MS` for the tab's next page to take this
+        worker over (:meth:`page_back`); if none does, end the worker. Whatever is not delivered by then stays
+        in storage and goes out from the next page, with the same ids.
         """
         if not self._leaving:
             self._leaving = True
-            asyncio.ensure_future(self._outlive())
+            asyncio.ensure_future(self._outlive(self._visit))
 
-    async def _outlive(self) -> None:
+    async def _outlive(self, visit: int) -> None:
         import js
 
         engine = self.engine
         try:
             if engine is not None and not engine.blocked:
                 waited = 0
-                while not engine.leader and waited < LEAD_GRACE_MS:
+                while not engine.leader and waited < LEAD_GRACE_MS and self._visit == visit:
                     await asyncio.sleep(0.05)
                     waited += 50
-                if engine.leader:
+                if engine.leader and self._visit == visit:
                     await engine.flush(timeout_ms=OUTLIVE_MS)
         finally:
-            for release in self._release_lead:
-                release()
+            if self._visit == visit:   # no page took this worker over while it delivered
+                self._give_back_lead()
+        await asyncio.sleep(REUSE_WAIT_MS / 1000)
+        if self._visit == visit:
             js.self.close()
+
+    def _give_back_lead(self) -> None:
+        if self._lock_request is not None:
+            self._lock_request.abort()
+            self._lock_request = None
+        for release in self._release_lead:
+            release()
+        self._release_lead.clear()
+        if self.engine is not None:
+            self.engine.step_down()
+
+    def page_back(self, storage_json: str) -> None:
+        """Worker mode: the tab's next page took this worker over (same name, same settings) after its page left.
+
+        ``storage_json``: that page's storage as it will be once it has applied the writes this worker made while
+        no page was there (the JS glue sends those first). Events it holds that this worker does not know (stored
+        by other tabs meanwhile, or by the new page before it connected) are taken; then the worker leads again
+        when the delivery lock is free, as on a fresh boot.
+        """
+        self._visit += 1
+        self._leaving = False
+        engine = self.engine
+        if engine is None or not isinstance(engine.ports.storage, MirroredStorage):
+            return
+        truth = json.loads(storage_json)
+        data = engine.ports.storage.data
+        for key in [k for k in data if k not in truth]:
+            self.mirror(key, None)
+        for key, value in truth.items():
+            if data.get(key) != value:
+                self.mirror(key, value)
+        if not self._release_lead and self._lock_request is None:
+            _lead(self)
 
     def mirror(self, key: str, value: str | None) -> None:
         """Worker mode: another tab changed a key of ours; keep the mirror true and take new events."""
@@ -484,17 +525,25 @@ def _lead(dest: BrowserDestination) -> None:
     engine = dest.engine
     assert engine is not None
     if not getattr(js.navigator, "locks", None):
-        engine.resume()
+        engine.become_leader()   # no Web Locks: every page delivers (and a worker taken over leads again)
         return
 
     def hold(lock: Any) -> Any:
+        dest._lock_request = None
         engine.become_leader()
         # held until the page goes away, or until page_left() has delivered what this worker holds
         return js.Promise.new(create_proxy(lambda resolve, reject: dest._release_lead.append(resolve)))
 
     proxy = create_proxy(hold)
     dest._proxies.append(proxy)
-    js.navigator.locks.request(engine.ns + LOCK, proxy)
+    # abortable while not granted: a worker whose page left must not start leading afterwards (page_left)
+    dest._lock_request = js.AbortController.new()
+    options = js.Object.fromEntries(js.Array.of(js.Array.of("signal", dest._lock_request.signal)))
+    js.navigator.locks.request(engine.ns + LOCK, options, proxy).catch(_ignore)
+
+
+def _ignore(reason: Any) -> None:
+    """A lock request given up on (AbortError): nothing to do."""
 
 
 def start(settings_json: str, glue: Any = None) -> BrowserDestination:

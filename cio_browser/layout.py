@@ -13,6 +13,7 @@ Keys (``<ns>`` is :func:`namespace`, e.g. ``cio_browser:v1:site123``):
 * ``<ns>:optout``                       ``"1"`` when the visitor opted out (``cioBrowser.optOut()``)
 * ``<ns>:sender``                       the Web Lock name: the tab holding it delivers
 * ``cio_browser:snapshot``              (no namespace) ``"1"`` while a memory snapshot is stored: a boot hint
+* ``cio_browser:worker``                (``sessionStorage``, no namespace) the name of this tab's Python worker
 
 An event the glue cannot serialise is stored as ``{UNSERIALIZABLE: "<field>: <problem>", "event": …}``.
 """
@@ -43,6 +44,11 @@ SNAPSHOT_FOLDER = "cio-browser-snapshot"
 #: the worker at once, without it at ``load``; the worker itself checks the snapshot and waits for ``load`` before
 #: any download. Outside ``PREFIX``, so no namespace scan ever reads it as events.
 SNAPSHOT_HINT = "cio_browser:snapshot"
+#: ``sessionStorage`` key (one value per tab, kept across the tab's navigations) holding the name of the tab's
+#: SharedWorker: the tab's next page of this site asks for the worker by that name and, while the worker still
+#: delivers for the page that left, takes it over instead of starting Python again
+#: (:meth:`cio_browser.browser.BrowserDestination.page_back`).
+WORKER_NAME = "cio_browser:worker"
 #: Widths of the zero-padded base-36 parts of an inbox key: creation ms, page sequence, random suffix.
 KEY_DIGITS = (9, 4, 6)
 
@@ -91,7 +97,7 @@ def for_glue() -> dict[str, Any]:
     """What the JS glue needs, as JSON-ready data (written into the built cio-browser.js by build.py)."""
     return {"prefix": PREFIX, "noSite": NO_SITE, "siteKeys": list(SITE_KEYS), "inbox": INBOX, "optout": OPTOUT,
             "unserializable": UNSERIALIZABLE, "keyDigits": list(KEY_DIGITS), "snapshotFolder": SNAPSHOT_FOLDER,
-            "snapshotHint": SNAPSHOT_HINT}
+            "snapshotHint": SNAPSHOT_HINT, "workerName": WORKER_NAME}
 
 
 def _b36(n: int) -> str:

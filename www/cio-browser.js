@@ -270,7 +270,7 @@
     takes = true;
     api.bootMs = bootMs;
     api.bootMode = mode;
-    if (mode !== 'external') snapshotHint(mode.indexOf('snapshot') >= 0);
+    if (mode !== 'external' && mode !== 'worker-reused') snapshotHint(mode.indexOf('snapshot') >= 0);
     performance.mark('cio-browser:ready');
     flushHandoff();
     readyResolve(api);
@@ -331,6 +331,7 @@
   // (cio-boot.mjs makeSnapshot), a little after ready so it never competes with the first deliveries.
   function snapshotLater() {
     if (api.bootMode === 'external' || api.bootMode.indexOf('snapshot') >= 0 || !window.Worker
+        || (api.bootMode === 'worker-reused' && snapshotHint())
         || !(navigator.storage && navigator.storage.getDirectory)) return;
     setTimeout(function () {
       var maker = new Worker(new URL(WORKER, base), { type: 'module' });
@@ -377,15 +378,27 @@
     return known;
   }
 
-  // The Python worker. Where the browser allows it, a SharedWorker of this page's own (a name no other page uses)
-  // that may outlive the page: a visitor who leaves while Python is still starting does not take their events
-  // away, the worker boots, delivers what it holds and then ends itself (see 'leaving'). Elsewhere a dedicated
-  // Worker, which dies with the page; then the page sends what Python already mapped itself (sendMappedOnLeave).
-  function pythonWorker() {
+  // The name of this tab's Python worker, kept in sessionStorage (LAYOUT.workerName) across the tab's navigations;
+  // `fresh`: a new one (the worker of that name serves another page, see 'busy').
+  function workerName(fresh) {
+    var name = null;
+    try { if (!fresh) name = sessionStorage.getItem(LAYOUT.workerName); } catch (err) { /* no sessionStorage */ }
+    if (!name) {
+      name = 'cio-browser ' + Date.now().toString(36) + Math.random().toString(36).slice(2);
+      try { sessionStorage.setItem(LAYOUT.workerName, name); } catch (err) { /* a name of this page's own */ }
+    }
+    return name;
+  }
+
+  // The Python worker. Where the browser allows it, a SharedWorker of this tab's own that may outlive the page: a
+  // visitor who leaves while Python is still starting does not take their events away, the worker boots and
+  // delivers what it holds (see 'leaving'), and the tab's next page of this site takes it over instead of starting
+  // Python again. Elsewhere a dedicated Worker, which dies with the page; then the page sends what Python already
+  // mapped itself (sendMappedOnLeave).
+  function pythonWorker(fresh) {
     var url = new URL(WORKER, base);
     if (workersOutlivePages()) {
-      var shared = new SharedWorker(url, { type: 'module', extendedLifetime: true,
-        name: 'cio-browser ' + Date.now().toString(36) + Math.random().toString(36).slice(2) });
+      var shared = new SharedWorker(url, { type: 'module', extendedLifetime: true, name: workerName(fresh) });
       return { port: shared.port, events: shared, outlives: true };
     }
     var worker = new Worker(url, { type: 'module' });
@@ -398,9 +411,10 @@
     var left = false;     // its worker was told to leave when the page went into the back/forward cache
     var calls = new Map();
     var nextId = 0;
-    function connect() {
+    var unconfirmed = [];   // events kept in memory only, handed to a worker that has not answered 'ready' yet
+    function connect(fresh) {
       var t0 = performance.now();
-      python = pythonWorker();
+      python = pythonWorker(fresh);
       worker = python.port;
       api.workerOutlivesPage = python.outlives;
       var stored = {};
@@ -416,6 +430,7 @@
           });
         } else if (m.type === 'reply') {
           var c = calls.get(m.id);
+          if (!c) return;
           calls.delete(m.id);
           if (m.error) c.reject(new Error(m.error)); else c.resolve(m.value);
         } else if (m.type === 'log') {
@@ -423,7 +438,15 @@
           (console[m.level] || console.log).call(console, m.text);
         } else if (m.type === 'leave-plan') {
           leavePlan = JSON.parse(m.requests);   // only a worker that dies with the page sends one
+        } else if (m.type === 'busy') {
+          // The tab's worker serves another page (a duplicated tab) or other settings: start one of this page's own.
+          // Nothing handed to it is lost: stored events are read again, memory-only ones are handed again.
+          worker.onmessage = null;
+          unconfirmed.forEach(function (b) { memory.set(b[0], b[1]); pending.push(b[0]); });
+          unconfirmed = [];
+          connect(true);
         } else if (m.type === 'ready') {
+          unconfirmed = [];
           api.bootPhases = m.phases;   // ms since the worker started booting: loader, snapshot-read, runtime, wheels, imported, started
           started(performance.now() - t0, 'worker-' + m.bootMode);
         } else if (m.type === 'failed') {
@@ -465,7 +488,10 @@
       if (e.persisted && left) { left = false; connect(); }
     });
     engine = {
-      accept: function (batch) { worker.postMessage({ type: 'events', batch: batch }); },
+      accept: function (batch) {
+        if (!booted) batch.forEach(function (b) { if (b[2]) unconfirmed.push(b); });
+        worker.postMessage({ type: 'events', batch: batch });
+      },
       call: function (method, args) {
         return new Promise(function (resolve, reject) {
           var id = nextId++;
@@ -558,7 +584,7 @@
   // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
   // "worker" starts after `load` on a first visit (the page's own resources go first; Python's downloads are low
   // priority), but at once on a return visit, whose stored snapshot needs no network (the worker itself still
-  // waits for `load` before any download); "idle" waits for `load` and an idle moment, since it runs on this thread.
+  // waits for `load` before any download), and on the tab's next page of this site, which may take its worker over; "idle" waits for `load` and an idle moment, since it runs on this thread.
   // Which visit this is comes from LAYOUT.snapshotHint (localStorage: Cache Storage would take too long to ask).
   var bootMode = (script && script.dataset.boot) || settings.boot || 'worker';
   var after = bootMode === 'idle' ? idle : function (fn) { setTimeout(fn, 0); };
@@ -568,8 +594,14 @@
   }
   if (bootMode === 'external') { /* cioBrowser.attach() */ }
   else if (bootMode === 'eager') start();
-  else if (bootMode === 'worker' && snapshotHint()) start();
+  else if (bootMode === 'worker' && (snapshotHint() || tabHasWorker())) start();
   else afterLoad();
+
+  // An earlier page of this site in this tab named a worker: it may still be there to take over (pythonWorker),
+  // and its script is in the HTTP cache.
+  function tabHasWorker() {
+    try { return !!sessionStorage.getItem(LAYOUT.workerName) && workersOutlivePages(); } catch (err) { return false; }
+  }
 
   function idle(fn) { (window.requestIdleCallback || function (f) { setTimeout(f, 1); })(fn, { timeout: 500 }); }
 })();

@@ -212,6 +212,15 @@ class Engine:
         self.leader = True
         self.resume()
 
+    def step_down(self) -> None:
+        """Another tab may deliver now (this one gave the delivery lock back): send nothing more. Requests in
+        flight finish; what is stored stays stored, and :meth:`become_leader` picks it all up again."""
+        self.leader = False
+        if self._timer is not None:
+            self.ports.cancel(self._timer)
+        self._timer = None
+        self._timer_at = None
+
     def _ingest(self, key: str, text: str | None) -> None:
         if key in self._known:
             return

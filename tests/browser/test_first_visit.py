@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -197,6 +198,62 @@ def test_a_visitor_who_leaves_while_python_starts_still_has_their_events_deliver
     again = open_page(context, sink, settings_for(sink, flushInterval=0))
     again.evaluate("() => analytics.track('Came Back', {}, {messageId: 'back-1'})")
     wait_until(lambda: "back-1" in sink.delivered_ids(), timeout=10)
+
+
+#: The inbox keys in the page's localStorage (events stored and not yet confirmed delivered).
+STORED_EVENTS = "() => Object.keys(localStorage).filter((k) => k.includes(':in:'))"
+
+
+def test_the_tabs_next_page_takes_its_worker_over_ready_at_once_and_nothing_goes_twice(browser, context, sink):
+    """The worker that delivers for a page that left waits a little for the tab's next page of the site: that page
+    is ready without starting Python, and the storage writes the worker made meanwhile (what it delivered) reach
+    localStorage, so no later page sends those events again."""
+    page = open_page(context, sink, settings_for(sink, flushInterval=30_000))
+    page.page.evaluate("() => analytics.track('On A', {}, {messageId: 'a-1'})")
+    page.page.wait_for_function(f"() => ({STORED_EVENTS})().length === 1")
+    page.page.goto(sink.url + "/test.html?b")   # the batch waited 30 s: the worker sends it as its page leaves
+    page.wait_ready()
+    assert page.page.evaluate("() => window.cioBrowser.bootMode") == "worker-reused"
+    wait_until(lambda: sink.delivered_ids() == ["a-1"] and page.page.evaluate(STORED_EVENTS) == [])
+    assert len(shared_workers(browser)) == 1
+    page.page.evaluate("() => analytics.track('On B', {}, {messageId: 'b-1'})")
+    page.flush()
+    page.page.goto(sink.url + "/test.html?c")
+    page.wait_ready()
+    page.flush()
+    assert sink.delivered_ids() == ["a-1", "b-1"]
+    assert page.console_errors() == []
+
+
+def test_a_duplicated_tab_or_other_settings_get_a_worker_of_their_own(browser, context, sink):
+    """A duplicated tab copies sessionStorage, and with it the worker's name; a page of the tab with other settings
+    asks for the same name. Neither may take over a worker that serves another page or other settings: each starts
+    its own, and what it tracked while it asked is delivered."""
+    first = open_page(context, sink)
+    name = first.page.evaluate("() => sessionStorage.getItem('cio_browser:worker')")
+    assert name
+    twin = context.new_page()
+    twin.add_init_script(f"window.cioBrowserSettings = {json.dumps(settings_for(sink))};"
+                         f"sessionStorage.setItem('cio_browser:worker', {json.dumps(name)});")
+    twin.set_default_timeout(60_000)
+    twin.goto(sink.url + "/test.html")
+    twin.evaluate("() => analytics.track('From Twin', {}, {messageId: 'twin-1'})")
+    twin.evaluate("() => window.cioBrowser.ready")
+    assert twin.evaluate("() => window.cioBrowser.bootMode") != "worker-reused"
+    assert twin.evaluate("() => sessionStorage.getItem('cio_browser:worker')") != name
+    twin.evaluate("() => window.cioBrowser.flush()")
+    first.page.evaluate("() => analytics.track('From First', {}, {messageId: 'first-1'})")
+    first.flush()
+    wait_until(lambda: sorted(sink.delivered_ids()) == ["first-1", "twin-1"])
+    assert len(shared_workers(browser)) == 2
+    # the first tab's next page uses other settings: it starts a worker of its own too
+    first.page.add_init_script(f"window.cioBrowserSettings = {json.dumps(settings_for(sink, flushInterval=0))};")
+    first.page.goto(sink.url + "/test.html?other-settings")
+    first.wait_ready()
+    assert first.page.evaluate("() => window.cioBrowser.bootMode") != "worker-reused"
+    first.page.evaluate("() => analytics.track('Other Settings', {}, {messageId: 'other-1'})")
+    wait_until(lambda: "other-1" in sink.delivered_ids())
+    assert sorted(sink.delivered_ids()) == ["first-1", "other-1", "twin-1"]
 
 
 #: Counts the page's restores from the back/forward cache.

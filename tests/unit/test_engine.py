@@ -262,6 +262,23 @@ def test_only_the_leader_tab_sends_and_a_new_leader_picks_up_stored_events():
     run(go())
 
 
+def test_a_leader_that_steps_down_sends_nothing_more_until_it_leads_again():
+    """A worker whose page left gives the delivery lock back: a batch still waiting for its interval must not go
+    out from it while another tab may lead; what is stored goes when it leads again."""
+    async def go():
+        engine, ports, glue = make(flushInterval=5000)
+        glue.keep(track("Waiting", "m-1"))
+        engine.step_down()
+        glue.keep(track("Stored Meanwhile", "m-2"))
+        await ports.run(advance_ms=10_000)
+        assert ports.sent == []
+        engine.become_leader()
+        await ports.run(advance_ms=10_000)
+        assert sorted(sent_ids(ports)) == ["m-1", "m-2"]
+        assert stored_events(ports) == []
+    run(go())
+
+
 def test_page_leave_sends_untried_items_with_keepalive_within_64_kb():
     async def go():
         engine, ports, glue = make(flushInterval=5000)
