@@ -589,6 +589,8 @@ SNAPSHOT_SETTLED_JS = """() => new Promise((resolve) => {
   const api = window.cioBrowser;
   if (!api || !api.bootMode || api.bootMode.indexOf('snapshot') >= 0 || api.bootMode === 'external'
       || api.snapshotSaved !== undefined) return done();
+  // a page that took the tab's worker over makes a snapshot only when the browser holds none (the boot hint)
+  if (api.bootMode === 'worker-reused' && localStorage.getItem('cio_browser:snapshot') === '1') return done();
   addEventListener('cio-browser:snapshot', done);
   setTimeout(done, 60000);
 })"""

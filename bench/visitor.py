@@ -19,6 +19,9 @@ Chromium applies it to the page's dedicated workers as well, which the 1.6 Mbit/
   visits compile every script and the whole wasm again, and so measured warm starts about twice as slow as a
   visitor lives them.
 * **Warm**: a second page in the same profile after the first visit's snapshot was stored (cio_browser).
+* **Next page**: a fresh visitor's first visit, then, 2 s after its first event arrived, the site's next page in
+  the same tab (a link followed). cio_browser runs with the worker this Chromium gives it (a SharedWorker the next
+  page takes over); that worker's requests are not throttled by the emulation, the page's are.
 * **Bounce**: a fresh visitor (cold) navigates away 0.3/1/2/4 s after ``analytics.page()``; delivered means the
   endpoint had the event 5 s later, with no return visit.
 """
@@ -161,6 +164,14 @@ class Visit:
         origin = page.evaluate("() => performance.timeOrigin")
         return {"origin": origin, "called": called}
 
+    def follow(self, bench_id: str) -> dict[str, Any]:
+        """The visitor's next page of the site, in the same tab (a link followed)."""
+        page = self.page
+        page.add_init_script(f"window.__benchId = {json.dumps(bench_id)};")   # runs after the first visit's
+        page.goto(f"{self.env.sink.url}/bench/visit-{self.kind}.html?next", wait_until="commit")
+        called = page.evaluate(PAGE_CALL)
+        return {"origin": page.evaluate("() => performance.timeOrigin"), "called": called}
+
     def ready_ms(self) -> float | None:
         mark = "cio-browser:ready" if self.kind == "cio" else "bench:ready"
         return self.page.evaluate(f"""() => new Promise((resolve) => {{
@@ -272,6 +283,34 @@ def _visit_twice(context: Any, folder: str, env: Any, kind: str, profile_name: s
     return out
 
 
+#: How long the visitor reads the first page (after its first event arrived) before following a link.
+READ_S = 2.0
+
+
+def next_page(launch: Callable[[str], Any], env: Any, kind: str, profile_name: str, run: int) -> dict[str, Any]:
+    """A fresh visitor's first visit, then the site's next page in the same tab."""
+    with fresh_visitor(launch) as (context, _folder):
+        context.add_init_script(env.instrument)
+        out: dict[str, Any] = {}
+        try:
+            visit = Visit(context, env, kind, PROFILES[profile_name])
+            first_id = f"first-{kind}-{run}-{time.time_ns()}"
+            visit.open(first_id)
+            visit.ready_ms()
+            _wait_arrival(visit.page, env, kind, first_id, 120)
+            visit.page.wait_for_timeout(READ_S * 1000)
+            next_id = first_id + "-next"
+            opened = visit.follow(next_id)
+            out["next_ready"] = visit.ready_ms()
+            at = _wait_arrival(visit.page, env, kind, next_id, 120)
+            out["next_first_event"] = None if at is None else at * 1000 - opened["origin"]
+            if kind == "cio":
+                out["next_mode"] = visit.page.evaluate("() => window.cioBrowser.bootMode")
+        except Exception as exc:  # one failed visit must not cost the run
+            out["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        return out
+
+
 #: Bounce rows: (key, page kind, init script). cio_browser twice: with the worker this Chromium gives it (a
 #: SharedWorker that may outlive the page), and with the dedicated worker of browsers without that.
 BOUNCE_KINDS = (("cio", "cio", ""), ("cio-dedicated", "cio", DEDICATED_WORKER), ("cdp", "cdp", ""))
@@ -308,6 +347,13 @@ def run_visitor(launch: Callable[[str], Any], env: Any, runs: dict[str, int], bo
                 log(f"visitor {profile_name} {kind} run {run + 1}: "
                     f"{ {k: v for k, v in r.items() if k not in ('phases', 'warm_phases')} } "
                     f"[{time.monotonic() - t0:.0f} s]")
+    for profile_name in PROFILES:
+        for run in range(runs[profile_name]):
+            for kind in ("cio", "cdp"):
+                t0 = time.monotonic()
+                r = next_page(launch, env, kind, profile_name, run)
+                results[profile_name].setdefault(kind + "-next", []).append(r)
+                log(f"next page {profile_name} {kind} run {run + 1}: {r} [{time.monotonic() - t0:.0f} s]")
     bounced: dict[str, dict[float, int]] = {}
     for delay in BOUNCE_DELAYS_S:
         for key, kind, init in BOUNCE_KINDS:
@@ -334,11 +380,11 @@ def report(data: dict[str, Any]) -> str:
         f"{p}: cio_browser | {p}: JS SDK" for p in visits) + " |"
     lines = [head, "|---|" + "---|---|" * len(visits)]
 
-    def row(label: str, key: str, fmt: Any) -> None:
+    def row(label: str, key: str, fmt: Any, suffix: str = "") -> None:
         cells = []
         for p in visits:
             for kind in ("cio", "cdp"):
-                cells.append(fmt(_med([r.get(key) for r in visits[p].get(kind, [])])))
+                cells.append(fmt(_med([r.get(key) for r in visits[p].get(kind + suffix, [])])))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     row("bytes on the wire, first visit (page + worker, to ready + 10 s; no document/image)", "bytes",
@@ -347,6 +393,8 @@ def report(data: dict[str, Any]) -> str:
     row("navigation → first event received, cold", "first_event", _ms)
     row("navigation → ready, warm (return visit)", "warm_ready", _ms)
     row("navigation → first event received, warm", "warm_first_event", _ms)
+    row("navigation → ready, the next page in the same tab", "next_ready", _ms, "-next")
+    row("navigation → first event received, the next page in the same tab", "next_first_event", _ms, "-next")
     row("renderer RSS (page + workers) at ready + 10 s", "rss", lambda v: "—" if v is None else f"{v / 1e6:.0f} MB")
     cells = []
     for p in visits:
@@ -365,6 +413,11 @@ def report(data: dict[str, Any]) -> str:
                      + ", ".join(sorted({str(r.get('warm_mode')) for r in cio})))
         modes.append("—")
     lines.append("| boot path cold → warm (`cioBrowser.bootMode`) | " + " | ".join(modes) + " |")
+    nexts = []
+    for p in visits:
+        nexts.append(", ".join(sorted({str(r.get('next_mode')) for r in visits[p].get("cio-next", [])})) or "—")
+        nexts.append("—")
+    lines.append("| boot path of the next page in the same tab | " + " | ".join(nexts) + " |")
     lines.append("")
     spread = []
     for p in visits:
@@ -374,6 +427,10 @@ def report(data: dict[str, Any]) -> str:
                 if vals:
                     spread.append(f"{p} {label} {what} {_ms(statistics.median(vals))} "
                                   f"({_ms(min(vals))}–{_ms(max(vals))})")
+        vals = [r["next_ready"] for r in visits[p].get("cio-next", []) if isinstance(r.get("next_ready"), int | float)]
+        if vals:
+            spread.append(f"{p} cio_browser next page {_ms(statistics.median(vals))} "
+                          f"({_ms(min(vals))}–{_ms(max(vals))})")
     lines.append("Ready, median (range): " + "; ".join(spread) + ". Bare Pyodide = the machine's yardstick: "
                  "`loadPyodide` from the npm package with its defaults (whole standard library as source, the "
                  "source wheel) + `import cio_browser`, no analytics.js, same page and image (bench/pages/bare.mjs).")
