@@ -1152,7 +1152,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "on localhost and two emulated links, the page's image, memory, bounces")
     parser.add_argument("--visitor-runs", default="3,2,2",
                         help="cold+warm visits per variant on localhost, 9 Mbit/s, 1.6 Mbit/s (default 3,2,2)")
-    parser.add_argument("--bounces", type=int, default=5, help="visits per bounce cell (default 5)")
+    parser.add_argument("--bounces", type=int, default=10, help="visits per bounce cell (default 10)")
     args = parser.parse_args(argv)
     known = {v.key for v in VARIANTS}
     chosen = [k.strip() for k in args.variants.split(",") if k.strip()]

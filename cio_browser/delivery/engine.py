@@ -214,12 +214,19 @@ class Engine:
 
     def step_down(self) -> None:
         """Another tab may deliver now (this one gave the delivery lock back): send nothing more. Requests in
-        flight finish; what is stored stays stored, and :meth:`become_leader` picks it all up again."""
+        flight finish. Items waiting are forgotten, not kept: the tab that leads now may deliver their events, and
+        :meth:`become_leader` reads afresh whatever is still stored (attempts survive in the event's meta)."""
         self.leader = False
         if self._timer is not None:
             self.ports.cancel(self._timer)
         self._timer = None
         self._timer_at = None
+        flying = {p.key for p in self.pending if p.inflight}
+        for key in {p.key for p in self.pending} - flying:
+            self._known.discard(key)
+            self._open.pop(key, None)
+        self.pending = [p for p in self.pending if p.key in flying]
+        self._changed()
 
     def _ingest(self, key: str, text: str | None) -> None:
         if key in self._known:

@@ -262,19 +262,22 @@ def test_only_the_leader_tab_sends_and_a_new_leader_picks_up_stored_events():
     run(go())
 
 
-def test_a_leader_that_steps_down_sends_nothing_more_until_it_leads_again():
+def test_a_leader_that_steps_down_sends_nothing_more_and_leads_again_from_what_is_stored():
     """A worker whose page left gives the delivery lock back: a batch still waiting for its interval must not go
-    out from it while another tab may lead; what is stored goes when it leads again."""
+    out from it while another tab may lead, and what that tab delivered meanwhile is not sent again when this one
+    leads again (the tab's next page took it over); what is still stored goes then."""
     async def go():
         engine, ports, glue = make(flushInterval=5000)
-        glue.keep(track("Waiting", "m-1"))
+        delivered_elsewhere, = glue.keep(track("Waiting", "m-1"))
+        glue.keep(track("Also Waiting", "m-2"))
         engine.step_down()
-        glue.keep(track("Stored Meanwhile", "m-2"))
+        glue.keep(track("Stored Meanwhile", "m-3"))
         await ports.run(advance_ms=10_000)
         assert ports.sent == []
+        ports.storage.remove(delivered_elsewhere)   # the tab that led meanwhile delivered it
         engine.become_leader()
         await ports.run(advance_ms=10_000)
-        assert sorted(sent_ids(ports)) == ["m-1", "m-2"]
+        assert sorted(sent_ids(ports)) == ["m-2", "m-3"]
         assert stored_events(ports) == []
     run(go())
 
