@@ -353,6 +353,7 @@ class BrowserDestination:
                 self.mirror(key, value)
         if not self._release_lead and self._lock_request is None:
             _lead(self)
+        engine.unblock()   # a new page tries refused settings again, as a reload did
 
     def mirror(self, key: str, value: str | None) -> None:
         """Worker mode: another tab changed a key of ours; keep the mirror true and take new events."""

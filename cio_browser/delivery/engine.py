@@ -212,6 +212,13 @@ class Engine:
         self.leader = True
         self.resume()
 
+    def unblock(self) -> None:
+        """Give refused settings another try: the tab's next page took the worker over, and the pause after a
+        401/403/404 lasts until a reload. Still refused, the next request pauses delivery again."""
+        if self.blocked is not None:
+            self.blocked = None
+            self._kick()
+
     def step_down(self) -> None:
         """Another tab may deliver now (this one gave the delivery lock back): send nothing more. Requests in
         flight finish. Items waiting are forgotten, not kept: the tab that leads now may deliver their events, and

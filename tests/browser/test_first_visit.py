@@ -225,6 +225,19 @@ def test_the_tabs_next_page_takes_its_worker_over_ready_at_once_and_nothing_goes
     assert page.console_errors() == []
 
 
+def test_the_tabs_next_page_tries_refused_credentials_again_as_a_reload_did(context, sink):
+    """Refused credentials pause delivery until a reload; a page that takes the worker over counts as one."""
+    page = open_page(context, sink, settings_for(sink, apiKey="wrong-key"))
+    page.page.evaluate("() => analytics.track('Refused', {}, {messageId: 'r-1'})")
+    wait_until(lambda: [r.status for r in sink.requests] == [401])
+    page.page.goto(sink.url + "/test.html?again")
+    page.wait_ready()
+    assert page.page.evaluate("() => window.cioBrowser.bootMode") == "worker-reused"
+    wait_until(lambda: [r.status for r in sink.requests] == [401, 401])
+    assert any("credentials" in e for e in page.console_errors())
+    assert len(page.page.evaluate(STORED_EVENTS)) == 1
+
+
 def test_a_duplicated_tab_or_other_settings_get_a_worker_of_their_own(browser, context, sink):
     """A duplicated tab copies sessionStorage, and with it the worker's name; a page of the tab with other settings
     asks for the same name. Neither may take over a worker that serves another page or other settings: each starts

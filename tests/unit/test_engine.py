@@ -167,6 +167,22 @@ def test_refused_credentials_pause_delivery_with_one_error_and_keep_every_event(
     run(go())
 
 
+def test_refused_settings_are_tried_again_once_unblocked_and_pause_again_if_still_refused():
+    async def go():
+        engine, ports, glue = make()
+        ports.answer(401, 401)
+        glue.keep(track("A", "m-1"))
+        await ports.run(advance_ms=600_000)
+        assert len(ports.sent) == 1 and engine.blocked
+        engine.unblock()   # the tab's next page took the worker over
+        await ports.run(advance_ms=600_000)
+        assert len(ports.sent) == 2 and engine.blocked
+        engine.unblock()
+        await ports.run(advance_ms=600_000)
+        assert sent_ids(ports)[-1] == "m-1" and not engine.blocked and stored_events(ports) == []
+    run(go())
+
+
 def test_an_event_that_keeps_failing_is_set_aside_after_max_attempts():
     async def go():
         engine, ports, glue = make(maxAttempts=3)
