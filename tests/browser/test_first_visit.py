@@ -225,6 +225,27 @@ def test_the_tabs_next_page_takes_its_worker_over_ready_at_once_and_nothing_goes
     assert page.console_errors() == []
 
 
+def test_a_takeover_while_another_tab_leads_loses_nothing_and_sends_nothing_twice(context, sink):
+    """The worker gives the delivery lock back when its page leaves; another tab may lead by the time the tab's
+    next page takes the worker over. Events of both tabs are then delivered once, by whichever leads."""
+    settings = settings_for(sink, flushInterval=0)
+    first = open_page(context, sink, settings)
+    first.page.evaluate("() => analytics.track('First', {}, {messageId: 'first-1'})")
+    wait_until(lambda: sink.delivered_ids() == ["first-1"])
+    second = open_page(context, sink, settings)
+    first.page.goto(sink.url + "/test.html?next")
+    first.wait_ready()
+    assert first.page.evaluate("() => window.cioBrowser.bootMode") == "worker-reused"
+    first.page.evaluate("() => analytics.track('Next', {}, {messageId: 'next-1'})")
+    second.page.evaluate("() => analytics.track('Second', {}, {messageId: 'second-1'})")
+    wait_until(lambda: sorted(sink.delivered_ids()) == ["first-1", "next-1", "second-1"])
+    leaders = [first.stats()["leader"], second.stats()["leader"]]
+    assert sorted(leaders) == [False, True], leaders
+    first.page.wait_for_timeout(500)
+    assert sorted(sink.delivered_ids()) == ["first-1", "next-1", "second-1"]
+    wait_until(lambda: first.page.evaluate(STORED_EVENTS) == [])
+
+
 def test_the_tabs_next_page_tries_refused_credentials_again_as_a_reload_did(context, sink):
     """Refused credentials pause delivery until a reload; a page that takes the worker over counts as one."""
     page = open_page(context, sink, settings_for(sink, apiKey="wrong-key"))
