@@ -19,7 +19,8 @@ Why it is built this way:
   ``route()`` (the tests' guard) is not used because any route disables Chromium's HTTP cache, so every "warm"
   reload would download all 6.5 MB again. The CDP SDK is pointed at ``bench/endpoint.py``'s collector.
 * **Cold vs warm.** Cold = a fresh browser context (empty HTTP cache, storage and code cache) per run; warm =
-  a reload of that page in the same context.
+  a reload of that page in the same tab (in worker mode, where the worker outlives the page, the reloaded page
+  takes the tab's worker over: ``bootMode`` ``worker-reused``).
 * **What the page measures itself.** ``bench/pages/instrument.js`` is an init script: buffered ``longtask`` and
   ``long-animation-frame`` observers (for script attribution). Times come from performance marks
   (``cio-browser:runtime|imported|ready`` set by the loader, ``bench:*`` by the bench pages) and resource timing,
