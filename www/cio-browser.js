@@ -368,14 +368,18 @@
 
   // Whether this browser lets a worker outlive its page (SharedWorker `extendedLifetime`, Chromium 148+). A
   // browser reads the option while converting the options dictionary, before it looks at the URL, so an invalid URL
-  // asks the question without starting anything.
+  // asks the question without starting anything. Asked once per page (start-up and every connect() use it).
+  var outliving = null;
   function workersOutlivePages() {
-    if (typeof SharedWorker !== 'function') return false;
-    var known = false;
-    try {
-      new SharedWorker('http://[', { get extendedLifetime() { known = true; return false; } });
-    } catch (err) { /* the URL is invalid on purpose */ }
-    return known;
+    if (outliving === null) {
+      outliving = false;
+      if (typeof SharedWorker === 'function') {
+        try {
+          new SharedWorker('http://[', { get extendedLifetime() { outliving = true; return false; } });
+        } catch (err) { /* the URL is invalid on purpose */ }
+      }
+    }
+    return outliving;
   }
 
   // The name of this tab's Python worker, kept in sessionStorage (LAYOUT.workerName) across the tab's navigations;
@@ -584,7 +588,8 @@
   // Default "worker": Python in a Web Worker (no long tasks on the page). "idle"/"eager": on the main thread.
   // "worker" starts after `load` on a first visit (the page's own resources go first; Python's downloads are low
   // priority), but at once on a return visit, whose stored snapshot needs no network (the worker itself still
-  // waits for `load` before any download), and on the tab's next page of this site, which may take its worker over; "idle" waits for `load` and an idle moment, since it runs on this thread.
+  // waits for `load` before any download), and on the tab's next page of this site, which may take its worker
+  // over; "idle" waits for `load` and an idle moment, since it runs on this thread.
   // Which visit this is comes from LAYOUT.snapshotHint (localStorage: Cache Storage would take too long to ask).
   var bootMode = (script && script.dataset.boot) || settings.boot || 'worker';
   var after = bootMode === 'idle' ? idle : function (fn) { setTimeout(fn, 0); };
